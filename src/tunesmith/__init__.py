@@ -1,0 +1,37 @@
+"""Tunesmith: learn folk tunes written in ABC notation and write new ones.
+
+    import tunesmith
+    model = tunesmith.load_model("runs/demo")
+    print(tunesmith.generate(model, num=2, key="D", meter="C|", seed=1)[0])
+"""
+
+from tunesmith.abcnotation import Tune, TuneError, normalise_tune, parse_tunebook, split_tunebook
+from tunesmith.checkpoint import TrainedModel, load_model
+from tunesmith.corpus import Corpus, Split, load_corpus, split_by_tune
+from tunesmith.evaluation import bits_per_char
+from tunesmith.sampling import Sample, SamplingSettings, generate, sample_tunes
+from tunesmith.training import PRESETS, TrainConfig, train
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "PRESETS",
+    "Corpus",
+    "Sample",
+    "SamplingSettings",
+    "Split",
+    "TrainConfig",
+    "TrainedModel",
+    "Tune",
+    "TuneError",
+    "bits_per_char",
+    "generate",
+    "load_corpus",
+    "load_model",
+    "normalise_tune",
+    "parse_tunebook",
+    "sample_tunes",
+    "split_by_tune",
+    "split_tunebook",
+    "train",
+]

@@ -1,0 +1,243 @@
+"""ABC text handling: split tune books into tunes, read header fields, normalise for training.
+
+Pure text, no torch: everything else in Tunesmith builds on these functions.
+The ABC 2.1 standard is the reference; where real tune books bend it (spaces after
+field colons, tunes without X:, old `!` line breaks) we accept what abc2midi accepts.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from fractions import Fraction
+
+FIELD_LINE = re.compile(r"^([A-Za-z+]):\s*(.*?)\s*$")
+# Header fields kept for training, in the order a normalised header is written.
+# T (title) comes second as the standard asks; K always closes the header.
+HEADER_ORDER = ("X", "T", "R", "M", "L", "K")
+# Field lines that change the music when they appear inside the body.
+BODY_FIELDS = frozenset("KLMP")
+LAB_RHYTHM_ID = re.compile(r"id:[a-z]+-([a-z ]+?)-\d+", re.IGNORECASE)
+
+MODE_SUFFIX = {
+    "major": "", "maj": "", "ionian": "", "ion": "",
+    "minor": "m", "min": "m", "m": "m", "aeolian": "m", "aeo": "m",
+    "dorian": "dor", "dor": "dor",
+    "mixolydian": "mix", "mix": "mix",
+    "phrygian": "phr", "phr": "phr",
+    "lydian": "lyd", "lyd": "lyd",
+    "locrian": "loc", "loc": "loc",
+}
+KEY_SPEC = re.compile(r"^([A-Ga-g])([#b]?)\s*([A-Za-z]*)$")
+
+
+class TuneError(ValueError):
+    """A tune that cannot be used, with where it came from and why."""
+
+    def __init__(self, source: str, number: int, reason: str):
+        self.source, self.number, self.reason = source, number, reason
+        super().__init__(f"{source}: tune {number}: {reason}")
+
+
+@dataclass(frozen=True)
+class Tune:
+    """One tune of a tune book: its text and where it came from."""
+
+    text: str
+    source: str = "<text>"
+    number: int = 1  # 1-based position of the tune in its source
+    line: int = 1  # line of the source on which the tune starts
+    fields: dict[str, str] = field(default_factory=dict, compare=False, repr=False)
+
+    @property
+    def title(self) -> str:
+        return self.fields.get("T", "")
+
+
+def normalise_newlines(text: str) -> str:
+    """CRLF and lone CR become LF; trailing spaces go."""
+    text = text.replace("\r\n", "\n").replace("\r", "\n")
+    return "\n".join(line.rstrip() for line in text.split("\n"))
+
+
+def _blocks(text: str) -> list[tuple[int, list[str]]]:
+    """Blank-line separated blocks, each with the 1-based line it starts on."""
+    blocks: list[tuple[int, list[str]]] = []
+    current: list[str] = []
+    start = 1
+    for number, line in enumerate(text.split("\n"), start=1):
+        if line.strip():
+            if not current:
+                start = number
+            current.append(line)
+        elif current:
+            blocks.append((start, current))
+            current = []
+    if current:
+        blocks.append((start, current))
+    return blocks
+
+
+def _split_at_x(start: int, lines: list[str]) -> list[tuple[int, list[str]]]:
+    """Split a block at every X: line (tune books that forget the blank line)."""
+    pieces: list[tuple[int, list[str]]] = []
+    for offset, line in enumerate(lines):
+        if line.startswith("X:") or not pieces:
+            pieces.append((start + offset, []))
+        pieces[-1][1].append(line)
+    return pieces
+
+
+def split_tunebook(text: str) -> list[tuple[int, str]]:
+    """Split a tune book into (line number, tune text) pairs.
+
+    A tune starts at an X: line and ends at a blank line (ABC 2.1). Blocks without
+    X: are kept only if they carry a K: line (the lab's blank-line splitting);
+    other blocks are free text or the file header and are not tunes.
+
+    Example: "X:1\\nK:D\\nABc|\\n\\nX:2\\nK:G\\nGAB|" -> [(1, "X:1\\nK:D\\nABc|"), (5, ...)]
+    """
+    tunes = []
+    for start, lines in _blocks(normalise_newlines(text)):
+        for line_number, piece in _split_at_x(start, lines):
+            has_x = piece[0].startswith("X:")
+            has_k = any(line.startswith("K:") for line in piece)
+            if has_x or has_k:
+                tunes.append((line_number, "\n".join(piece)))
+            elif tunes and tunes[-1][1].rstrip().split("\n")[-1].startswith("K:"):
+                # A blank line between K: and the music (irish.abc, tune 22).
+                tunes[-1] = (tunes[-1][0], tunes[-1][1] + "\n" + "\n".join(piece))
+    return tunes
+
+
+def _is_field(line: str) -> re.Match[str] | None:
+    # "|:" and "C:|" can't start a field line, but a letter and colon can be music,
+    # e.g. "A:|" -- treat as a field only when the rest is not a bar or repeat sign.
+    match = FIELD_LINE.match(line)
+    if match and not match.group(2).startswith(("|", ":")):
+        return match
+    return None
+
+
+def header_and_body(text: str) -> tuple[list[tuple[str, str]], list[str]]:
+    """Header fields in order (letter, value) and the body lines after K:."""
+    header: list[tuple[str, str]] = []
+    lines = [line for line in text.split("\n") if not line.lstrip().startswith("%")]
+    for index, line in enumerate(lines):
+        match = FIELD_LINE.match(line)
+        if not match:
+            return header, lines[index:]  # header without K: -- body starts here
+        header.append((match.group(1), match.group(2)))
+        if match.group(1) == "K":
+            return header, lines[index + 1 :]
+    return header, []
+
+
+def parse_fields(text: str) -> dict[str, str]:
+    """The first value of each header field. Example: "X: 3\\nT:Tom\\nK:G" -> {"X": "3", "T": "Tom", "K": "G"}."""
+    fields: dict[str, str] = {}
+    for letter, value in header_and_body(text)[0]:
+        fields.setdefault(letter, value)
+    return fields
+
+
+def canonical_key(spec: str) -> str:
+    """Write a key the one way Tunesmith trains on.
+
+    Example: "D Major" -> "D", "A Dorian" -> "Ador", "e minor" -> "Em", "Bb" -> "Bb".
+    Keys with clefs or explicit accidentals are returned unchanged.
+    """
+    match = KEY_SPEC.match(spec.strip())
+    if not match or match.group(3).lower() not in MODE_SUFFIX:
+        return spec.strip()
+    root, accidental, mode = match.groups()
+    return root.upper() + accidental + MODE_SUFFIX[mode.lower()]
+
+
+def canonical_rhythm(value: str) -> str:
+    """Example: " Slip Jig" -> "slip jig", "slipjig" -> "slip jig", "REEL" -> "reel"."""
+    value = " ".join(value.lower().split())
+    return {"slipjig": "slip jig", "double jig": "jig", "single jig": "jig"}.get(value, value)
+
+
+def meter_fraction(meter: str) -> Fraction | None:
+    """Bar length in whole notes. Example: "6/8" -> 3/4, "C" -> 1, "C|" -> 1, "none" -> None."""
+    meter = meter.strip()
+    if meter in ("C", "C|"):
+        return Fraction(1)
+    match = re.match(r"^\(?([\d+]+)\)?/(\d+)$", meter)
+    if not match:
+        return None
+    numerator = sum(int(part) for part in match.group(1).split("+") if part)
+    return Fraction(numerator, int(match.group(2)))
+
+
+def default_unit_length(meter: str) -> str:
+    """ABC 2.1's default L: 1/16 for metres under 3/4, else 1/8."""
+    bar = meter_fraction(meter)
+    return "1/16" if bar is not None and bar < Fraction(3, 4) else "1/8"
+
+
+def _strip_comment(line: str) -> str:
+    # A % starts a comment unless escaped as \%.
+    match = re.search(r"(?<!\\)%", line)
+    return line[: match.start()].rstrip() if match else line
+
+
+def normalise_tune(text: str, source: str = "<text>", number: int = 1) -> str:
+    """The form Tunesmith trains on: X:1, then T R M L K, then the body.
+
+    Drops comments and non-musical fields (N: Z: S: H: B: D: F: W: ...), writes
+    the key canonically, adds the default L: when it is missing, and takes the
+    rhythm from the lab's Z: ids ("id:dc-hornpipe-1") when there is no R:.
+    Raises TuneError for a tune without K: or without a body.
+    """
+    header, body = header_and_body(normalise_newlines(text))
+    fields: dict[str, str] = {}
+    for letter, value in header:
+        fields.setdefault(letter, value)
+    if "K" not in fields:
+        raise TuneError(source, number, "no K: (key) field")
+    body_lines = [_strip_comment(line) for line in body]
+    body_lines = [line for line in body_lines if line.strip() and _keeps_body_line(line)]
+    if not body_lines:
+        raise TuneError(source, number, "no music after the K: field")
+    if "R" not in fields:
+        match = LAB_RHYTHM_ID.search(fields.get("Z", ""))
+        if match:
+            fields["R"] = match.group(1)
+    fields["X"] = "1"
+    fields["K"] = canonical_key(fields["K"])
+    if "R" in fields:
+        fields["R"] = canonical_rhythm(fields["R"])
+    if "L" not in fields:
+        fields["L"] = default_unit_length(fields.get("M", "none"))
+    head = [f"{letter}:{fields[letter]}" for letter in HEADER_ORDER if fields.get(letter)]
+    return "\n".join(head + body_lines)
+
+
+def _keeps_body_line(line: str) -> bool:
+    match = _is_field(line)
+    return match is None or match.group(1) in BODY_FIELDS
+
+
+def parse_tunebook(text: str, source: str = "<text>") -> tuple[list[Tune], list[TuneError]]:
+    """Every usable tune of a tune book, normalised, and an error for each skipped one.
+
+    Text that came from bytes which are not UTF-8 carries surrogate escapes
+    (see corpus.read_text); a tune containing one is skipped with its line.
+    """
+    tunes: list[Tune] = []
+    errors: list[TuneError] = []
+    for number, (line, raw) in enumerate(split_tunebook(text), start=1):
+        try:
+            bad = next((i for i, ch in enumerate(raw) if "\udc80" <= ch <= "\udcff"), None)
+            if bad is not None:
+                row = line + raw.count("\n", 0, bad)
+                raise TuneError(source, number, f"bytes that are not UTF-8 on line {row}")
+            normal = normalise_tune(raw, source, number)
+        except TuneError as error:
+            errors.append(error)
+            continue
+        tunes.append(Tune(normal, source, number, line, parse_fields(normal)))
+    return tunes, errors

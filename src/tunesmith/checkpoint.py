@@ -1,0 +1,157 @@
+"""Run directories: checkpoints that rebuild their model from the directory alone, without pickle.
+
+    RUN_DIR/
+      model.safetensors   best weights by validation bpc; its metadata holds the whole config
+      config.json         the same config, readable: model kind + config, vocabulary, data,
+                          training settings, metrics, seed, git commit
+      last.safetensors    the latest step for --resume: weights, optimiser state, RNG states
+      metrics.jsonl       one JSON line per evaluation
+      loss.png            training and validation curves
+
+Each checkpoint is a single file replaced atomically (write to a temporary name, fsync,
+os.replace), so a run killed mid-write always leaves the previous checkpoint loadable.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+from safetensors import safe_open
+from safetensors.torch import save_file
+from torch import nn
+
+from tunesmith.models import build_model, model_config, model_kind
+from tunesmith.vocab import CharVocab
+
+BEST_FILE, LAST_FILE, CONFIG_FILE = "model.safetensors", "last.safetensors", "config.json"
+FORMAT_VERSION = 1
+
+
+@dataclass
+class TrainedModel:
+    """A network with the vocabulary it was trained on and everything known about it."""
+
+    network: nn.Module
+    vocab: CharVocab
+    meta: dict
+
+
+def git_commit() -> str | None:
+    """The commit of the Tunesmith checkout this runs from, if it is one (else None)."""
+    try:
+        result = subprocess.run(
+            ["git", "rev-parse", "HEAD"],
+            cwd=Path(__file__).parent,
+            capture_output=True,
+            text=True,
+            timeout=5,
+            check=True,
+        )
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return result.stdout.strip() or None
+
+
+def describe(network: nn.Module, vocab: CharVocab, **extra: object) -> dict:
+    """The metadata written with every checkpoint."""
+    return {
+        "format": FORMAT_VERSION,
+        "model_kind": model_kind(network),
+        "model_config": model_config(network),
+        "vocab": vocab.to_dict(),
+        **extra,
+    }
+
+
+def _atomic_save(tensors: dict[str, torch.Tensor], meta: dict, path: Path) -> None:
+    tmp = path.with_name(path.name + ".tmp")
+    save_file({k: v.contiguous() for k, v in tensors.items()}, str(tmp), {"tunesmith": json.dumps(meta)})
+    with open(tmp, "rb") as handle:
+        os.fsync(handle.fileno())
+    os.replace(tmp, path)
+
+
+def _atomic_write_text(text: str, path: Path) -> None:
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(text)
+    os.replace(tmp, path)
+
+
+def save_best(run_dir: Path, network: nn.Module, meta: dict) -> None:
+    """model.safetensors + config.json: what load_model needs."""
+    _atomic_save(dict(network.state_dict()), meta, run_dir / BEST_FILE)
+    _atomic_write_text(json.dumps(meta, indent=2) + "\n", run_dir / CONFIG_FILE)
+
+
+def optimizer_tensors(optimizer: torch.optim.Optimizer) -> tuple[dict[str, torch.Tensor], dict]:
+    """Flatten an optimiser state dict into named tensors plus JSON-able settings."""
+    state = optimizer.state_dict()
+    tensors, scalars = {}, {}
+    for param_id, values in state["state"].items():
+        for name, value in values.items():
+            if isinstance(value, torch.Tensor):
+                tensors[f"optim.{param_id}.{name}"] = value
+            else:
+                scalars[f"{param_id}.{name}"] = value
+    return tensors, {"param_groups": state["param_groups"], "scalars": scalars}
+
+
+def restore_optimizer(optimizer: torch.optim.Optimizer, tensors: dict, settings: dict) -> None:
+    state: dict[int, dict] = {}
+    for key, value in tensors.items():
+        if key.startswith("optim."):
+            _, param_id, name = key.split(".", 2)
+            state.setdefault(int(param_id), {})[name] = value
+    for key, value in settings["scalars"].items():
+        param_id, name = key.split(".", 1)
+        state.setdefault(int(param_id), {})[name] = value
+    optimizer.load_state_dict({"state": state, "param_groups": settings["param_groups"]})
+
+
+def save_last(
+    run_dir: Path,
+    network: nn.Module,
+    optimizer: torch.optim.Optimizer,
+    rng_states: dict[str, torch.Tensor],
+    meta: dict,
+) -> None:
+    """Everything --resume needs, in one file replaced atomically."""
+    optim, settings = optimizer_tensors(optimizer)
+    tensors = {f"model.{k}": v for k, v in network.state_dict().items()}
+    tensors |= optim | {f"rng.{k}": v for k, v in rng_states.items()}
+    _atomic_save(tensors, {**meta, "optimizer": settings}, run_dir / LAST_FILE)
+
+
+def read_checkpoint(path: Path) -> tuple[dict[str, torch.Tensor], dict]:
+    """Tensors and metadata of one checkpoint file, with a one-line error if it is not one."""
+    try:
+        with safe_open(str(path), framework="pt") as handle:
+            meta = json.loads((handle.metadata() or {})["tunesmith"])
+            tensors = {key: handle.get_tensor(key) for key in handle.keys()}
+    except FileNotFoundError:
+        raise
+    except (KeyError, ValueError, OSError, RuntimeError) as error:
+        raise ValueError(f"{path}: not a Tunesmith checkpoint ({error})") from None
+    return tensors, meta
+
+
+def load_model(path: str | os.PathLike) -> TrainedModel:
+    """Rebuild a trained model from a run directory (or a .safetensors file) alone.
+
+    Example: model = load_model("runs/small"); tunesmith.generate(model, num=4)
+    """
+    path = Path(path)
+    file = path / BEST_FILE if path.is_dir() else path
+    if not file.is_file():
+        raise FileNotFoundError(f"{path}: no {BEST_FILE} here; train one with `tunesmith train`")
+    tensors, meta = read_checkpoint(file)
+    network = build_model(meta["model_kind"], meta["model_config"])
+    weights = {k.removeprefix("model."): v for k, v in tensors.items() if not k.startswith(("optim.", "rng."))}
+    network.load_state_dict(weights)
+    network.eval()
+    return TrainedModel(network, CharVocab.from_dict(meta["vocab"]), meta)

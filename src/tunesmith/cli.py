@@ -1,0 +1,224 @@
+"""The `tunesmith` command: a thin layer over the Python API."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+
+RUNS_DIR = Path("runs")
+DEMO_RUN = RUNS_DIR / "demo"
+
+
+def newest_run(root: Path = RUNS_DIR) -> Path | None:
+    """The documented default model: the most recently written run under ./runs."""
+    runs = [p.parent for p in root.glob("*/model.safetensors")]
+    return max(runs, key=lambda p: (p / "model.safetensors").stat().st_mtime, default=None)
+
+
+# -- data -------------------------------------------------------------------------
+
+
+def cmd_data_list(args: argparse.Namespace) -> int:
+    from tunesmith.corpus import named_corpora
+
+    for name, description, available in named_corpora():
+        print(f"{name:8} {'yes' if available else 'no ':3}  {description}")
+    return 0
+
+
+def cmd_data_stats(args: argparse.Namespace) -> int:
+    from tunesmith.corpus import corpus_stats, load_corpus
+
+    for data in args.data:
+        corpus = load_corpus(data)
+        stats = corpus_stats(corpus)
+        if args.json:
+            print(json.dumps({"data": data, **stats}))
+            continue
+        print(f"{data}: {stats['tunes']} tunes in {stats['sources']} files, "
+              f"{stats['characters']:,} characters, vocabulary {stats['vocabulary']}")
+        print(f"  meters: {stats['meters']}")
+        print(f"  rhythms: {stats['rhythms']}")
+        print(f"  skipped: {stats['skipped']}")
+        for reason, count in stats["skipped_reasons"].items():
+            print(f"    {count:5}  {reason}")
+        for error in corpus.skipped[: args.show_skipped]:
+            print(f"    skipping {error}")
+    return 0
+
+
+# -- train ------------------------------------------------------------------------
+
+
+def cmd_train(args: argparse.Namespace) -> int:
+    from tunesmith.training import train
+
+    final = train(
+        args.data, args.out, args.preset, steps=args.steps, minutes=args.minutes,
+        seed=args.seed, resume=args.resume, show_progress=not args.quiet,
+    )
+    print(json.dumps(final))
+    print(f"model written to {args.out}/model.safetensors; try: tunesmith generate --model {args.out}")
+    return 0
+
+
+# -- generate ---------------------------------------------------------------------
+
+
+def _numbered(text: str, number: int) -> str:
+    first, _, rest = text.partition("\n")
+    return f"X:{number}\n{rest}" if first.startswith("X:") else text
+
+
+def write_tunes(texts: list[str], out: Path | None, provenance: str) -> list[Path]:
+    """Print the tunes as one tune book, or write one .abc file per tune into out."""
+    if out is None:
+        print("\n\n".join(_numbered(t, i) for i, t in enumerate(texts, start=1)))
+        return []
+    out.mkdir(parents=True, exist_ok=True)
+    paths = []
+    for i, text in enumerate(texts, start=1):
+        path = out / f"tune-{i:03d}.abc"
+        path.write_text(f"% {provenance}, tune {i} of {len(texts)}\n{_numbered(text, i)}\n")
+        paths.append(path)
+    return paths
+
+
+def _resolve_model(path: str | None) -> Path:
+    if path:
+        return Path(path)
+    found = newest_run()
+    if found is None:
+        raise SystemExit("tunesmith: no trained model under ./runs; train one with `make demo` "
+                         "or `tunesmith train --data oneills --out runs/small`")
+    return found
+
+
+def cmd_generate(args: argparse.Namespace) -> int:
+    from tunesmith.checkpoint import load_model
+    from tunesmith.sampling import SamplingSettings, sample_tunes
+
+    run = _resolve_model(args.model)
+    model = load_model(run)
+    settings = SamplingSettings(args.temperature, args.top_k, args.top_p, args.max_chars)
+    started = time.perf_counter()
+    samples = sample_tunes(
+        model, args.num, key=args.key, meter=args.meter, rhythm=args.rhythm,
+        prime=args.prime.replace("\\n", "\n"), settings=settings, seed=args.seed,
+    )
+    seconds = time.perf_counter() - started
+    provenance = (f"tunesmith generate --model {run} --seed {args.seed} --temperature {args.temperature}"
+                  f"{f' --key {args.key}' if args.key else ''}{f' --meter {args.meter}' if args.meter else ''}"
+                  f"{f' --rhythm {args.rhythm}' if args.rhythm else ''}")
+    paths = write_tunes([s.text for s in samples], Path(args.out) if args.out else None, provenance)
+    unfinished = sum(not s.finished for s in samples)
+    chars = sum(len(s.text) for s in samples)
+    print(f"{len(samples)} tunes, {chars:,} characters in {seconds:.1f}s ({chars / seconds:,.0f} chars/s); "
+          f"{unfinished} cut at --max-chars {args.max_chars}", file=sys.stderr)
+    if paths:
+        print(f"wrote {len(paths)} tunes to {args.out}/ ({paths[0].name} ...)", file=sys.stderr)
+        print(f"hear one: abc2midi {paths[0]} -o {paths[0].with_suffix('.mid')} && "
+              f"timidity {paths[0].with_suffix('.mid')}", file=sys.stderr)
+    return 0
+
+
+# -- demo -------------------------------------------------------------------------
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    """Train the default preset on oneills for a few minutes (or reuse it), then write 8 tunes."""
+    from tunesmith.checkpoint import LAST_FILE, load_model
+    from tunesmith.training import train
+
+    run = Path(args.out)
+    finished = (run / "model.safetensors").exists() and load_model(run).meta.get("state", {}).get("finished")
+    if finished:
+        print(f"reusing the finished run in {run} (delete it to train again)")
+    else:
+        resume = (run / LAST_FILE).exists()
+        print(f"training the default preset on {args.data} for {args.minutes} minutes into {run}"
+              f"{' (resuming)' if resume else ''}")
+        train(args.data, run, minutes=args.minutes, resume=resume)
+    gen = argparse.Namespace(
+        model=str(run), num=8, temperature=1.0, top_k=None, top_p=0.95, max_chars=2000, key=None,
+        meter=None, rhythm=None, prime="", seed=args.seed, out=str(run / "tunes"),
+    )
+    return cmd_generate(gen)
+
+
+# -- the parser -------------------------------------------------------------------
+
+
+def build_parser() -> argparse.ArgumentParser:
+    from tunesmith.training import DEFAULT_PRESET, PRESETS
+
+    fmt = argparse.ArgumentDefaultsHelpFormatter
+    parser = argparse.ArgumentParser(prog="tunesmith", description="Learn folk tunes in ABC notation and write new ones.")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    data = sub.add_parser("data", help="list and inspect tune books").add_subparsers(dest="data_command", required=True)
+    data.add_parser("list", help="named corpora").set_defaults(func=cmd_data_list)
+    stats = data.add_parser("stats", help="tunes, characters, vocabulary, skipped tunes", formatter_class=fmt)
+    stats.add_argument("data", nargs="+", help="an .abc file, a folder of them, or a named corpus")
+    stats.add_argument("--json", action="store_true", help="one JSON line per DATA")
+    stats.add_argument("--show-skipped", type=int, default=10, metavar="N", help="list the first N skipped tunes")
+    stats.set_defaults(func=cmd_data_stats)
+
+    tr = sub.add_parser("train", help="train a model on tune books", formatter_class=fmt)
+    tr.add_argument("--data", nargs="+", required=True, help="an .abc file, a folder of them, or a named corpus")
+    tr.add_argument("--out", required=True, help="run directory for checkpoints and metrics")
+    tr.add_argument("--preset", choices=sorted(PRESETS), default=DEFAULT_PRESET)
+    tr.add_argument("--steps", type=int, help="stop after this many steps (default: the preset's)")
+    tr.add_argument("--minutes", type=float, help="stop after this much training time")
+    tr.add_argument("--seed", type=int, default=0)
+    tr.add_argument("--resume", action="store_true", help="go on from RUN_DIR/last.safetensors")
+    tr.add_argument("--quiet", action="store_true", help="no progress bar")
+    tr.set_defaults(func=cmd_train)
+
+    gen = sub.add_parser("generate", help="write new tunes", formatter_class=fmt)
+    gen.add_argument("--model", help="run directory (default: the newest under ./runs)")
+    gen.add_argument("--num", type=int, default=1, help="tunes to write, sampled together as one batch")
+    gen.add_argument("--temperature", type=float, default=1.0)
+    gen.add_argument("--top-k", type=int)
+    gen.add_argument("--top-p", type=float)
+    gen.add_argument("--prime", default="", help="opening ABC of the tune body (or a whole start from X:)")
+    gen.add_argument("--key", help="K: of every tune, e.g. G, Ador, 'E minor'")
+    gen.add_argument("--meter", help="M: of every tune, e.g. 6/8, C|")
+    gen.add_argument("--rhythm", help="R: of every tune, e.g. reel, jig, hornpipe")
+    gen.add_argument("--seed", type=int, default=0)
+    gen.add_argument("--max-chars", type=int, default=2000, help="cut a tune still going at this length")
+    gen.add_argument("--out", help="folder for one .abc per tune (default: print to stdout)")
+    gen.set_defaults(func=cmd_generate)
+
+    demo = sub.add_parser("demo", help="train briefly on O'Neill's (or reuse), then write 8 tunes", formatter_class=fmt)
+    demo.add_argument("--data", default="oneills")
+    demo.add_argument("--out", default=str(DEMO_RUN))
+    demo.add_argument("--minutes", type=float, default=4.0)
+    demo.add_argument("--seed", type=int, default=0)
+    demo.set_defaults(func=cmd_demo)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    from tunesmith.corpus import DataError
+    from tunesmith.training import TrainingError
+
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if getattr(args, "num", 1) < 1:
+        parser.error("--num must be at least 1")
+    try:
+        return args.func(args)
+    except (DataError, TrainingError, ValueError, FileNotFoundError) as error:
+        print(f"tunesmith: {error}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("tunesmith: interrupted; a training run goes on with --resume", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

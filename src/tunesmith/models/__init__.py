@@ -1,0 +1,43 @@
+"""Model registry: a checkpoint names its kind and config, and build_model rebuilds it.
+
+Every model takes `forward(idx, state=None) -> (logits, state)` and has
+`select_state(state, index)`, so training and sampling never branch on the kind.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+
+from torch import nn
+
+from tunesmith.models.lstm import LSTMConfig, LSTMLanguageModel
+
+MODEL_KINDS: dict[str, tuple[type, type[nn.Module]]] = {
+    "lstm": (LSTMConfig, LSTMLanguageModel),
+}
+
+
+def build_model(kind: str, config: dict) -> nn.Module:
+    """Example: build_model("lstm", {"vocab_size": 83}) -> the lab's 5.35 M parameter LSTM."""
+    if kind not in MODEL_KINDS:
+        raise ValueError(f"unknown model kind {kind!r}; known: {', '.join(MODEL_KINDS)}")
+    config_class, model_class = MODEL_KINDS[kind]
+    return model_class(config_class(**config))
+
+
+def model_kind(model: nn.Module) -> str:
+    for kind, (_, model_class) in MODEL_KINDS.items():
+        if isinstance(model, model_class):
+            return kind
+    raise ValueError(f"{type(model).__name__} is not a registered model")
+
+
+def model_config(model: nn.Module) -> dict:
+    return asdict(model.config)
+
+
+def count_parameters(model: nn.Module) -> int:
+    return sum(p.numel() for p in model.parameters())
+
+
+__all__ = ["MODEL_KINDS", "LSTMConfig", "LSTMLanguageModel", "build_model", "count_parameters"]

@@ -1,0 +1,474 @@
+"""Render ABC tunes to MIDI, audio (WAV, FLAC) and sheet music (SVG, PNG).
+
+Tunesmith does no engraving or synthesis itself: it drives the standard tools.
+
+    mid       abc2midi (Debian: abcmidi), repeats played as written
+    wav/flac  FluidSynth with a General MIDI SoundFont, TiMidity++ as fallback
+    svg       abcm2ps -g, one SVG per tune
+    png       rsvg-convert (Debian: librsvg2-bin) from the SVG
+
+Every tool runs on an argv list (no shell) with a timeout, inside a temporary
+directory in the output directory; files are moved into place only when every
+requested format rendered, so a failure leaves no partial files behind.
+
+abc2midi and abcm2ps skip what they cannot read and still write a file, printing
+"Error" lines. A tool *fails* when it writes no file; when it writes one, its
+error and warning lines are kept as the result's warnings. FluidSynth is the
+exception: it writes silence for a broken SoundFont, so any error line fails it.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import subprocess
+import tempfile
+import wave
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from fractions import Fraction
+from pathlib import Path
+
+from tunesmith.abcnotation import LAB_RHYTHM_ID, canonical_rhythm, parse_fields, split_tunebook
+
+FORMATS = ("abc", "mid", "wav", "flac", "svg", "png")
+# Debian package that provides each tool, for the "install it with" message.
+PACKAGES = {
+    "abc2midi": "abcmidi",
+    "abcm2ps": "abcm2ps",
+    "fluidsynth": "fluidsynth",
+    "timidity": "timidity",
+    "rsvg-convert": "librsvg2-bin",
+    "soundfont": "fluid-soundfont-gm",
+}
+SOUNDFONTS = (  # Debian first, then where Fedora and Arch put the same font
+    Path("/usr/share/sounds/sf2/FluidR3_GM.sf2"),
+    Path("/usr/share/sounds/sf2/default-GM.sf2"),
+    Path("/usr/share/soundfonts/FluidR3_GM.sf2"),
+    Path("/usr/share/soundfonts/default.sf2"),
+)
+# General MIDI programs, 0-based as %%MIDI program wants them.
+PROGRAMS = {
+    "piano": 0, "harpsichord": 6, "accordion": 21, "concertina": 22, "harmonica": 22,
+    "guitar": 24, "violin": 40, "fiddle": 40, "cello": 42, "harp": 46, "flute": 73,
+    "recorder": 74, "tin whistle": 78, "whistle": 78, "banjo": 105, "bagpipe": 109,
+    "uilleann pipes": 109,
+}
+# Session tempos in beats per minute, the beat as beat_of() gives it: a minim in
+# C, C|, 4/4 and 2/2, a dotted crotchet in 6/8, 9/8 and 12/8, else 1/denominator.
+DEFAULT_TEMPO = {
+    "reel": 104, "hornpipe": 80, "jig": 112, "slip jig": 112, "slide": 132,
+    "polka": 132, "waltz": 140, "mazurka": 132, "barndance": 84, "set dance": 76,
+    "setdance": 76, "march": 104, "strathspey": 64, "ocarolan": 96, "air": 60,
+}
+FALLBACK_TEMPO = 100
+SAMPLE_RATE = 44100
+FLUID_GAIN = "0.6"  # FluidSynth's default 0.2 makes a solo fiddle very quiet
+
+
+class RenderError(RuntimeError):
+    """A tune that did not render, in one line: which tune, which tool, what it said."""
+
+
+class ToolMissing(RenderError):
+    """An external tool is not installed; the message names the Debian package."""
+
+    def __init__(self, tools: Sequence[str]):
+        self.tools = list(tools)
+        super().__init__("; ".join(_install_hint(tool) for tool in self.tools))
+
+
+def _install_hint(tool: str) -> str:
+    if tool == "soundfont":
+        return "no General MIDI SoundFont found: install one with `apt-get install fluid-soundfont-gm`"
+    return f"{tool} not found: install it with `apt-get install {PACKAGES[tool]}`"
+
+
+@dataclass
+class RenderOptions:
+    """How to render. tempo is in beats per minute (see DEFAULT_TEMPO for the beat)."""
+
+    tempo: int | None = None  # None: the tune's Q:, else the default for its rhythm
+    soundfont: Path | None = None  # None: the first of SOUNDFONTS that exists
+    instrument: str = "fiddle"  # a PROGRAMS name or a General MIDI number 0-127
+    timeout_s: float = 60
+
+
+@dataclass
+class RenderResult:
+    """What rendering one tune gave: the files by format, or the error line."""
+
+    number: int
+    title: str
+    files: dict[str, Path] = field(default_factory=dict)
+    warnings: list[str] = field(default_factory=list)
+    error: str | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None
+
+
+# ---------------------------------------------------------------- tools
+
+
+def _needed_tools(formats: Sequence[str]) -> list[str]:
+    wanted = set(formats)
+    unknown = wanted - set(FORMATS)
+    if unknown:
+        raise ValueError(f"unknown format(s) {sorted(unknown)}: choose from {', '.join(FORMATS)}")
+    tools = []
+    if wanted & {"mid", "wav", "flac"}:
+        tools.append("abc2midi")
+    if wanted & {"wav", "flac"}:
+        tools.append("synth")  # FluidSynth or TiMidity, decided by _synth()
+    if wanted & {"svg", "png"}:
+        tools.append("abcm2ps")
+    if "png" in wanted:
+        tools.append("rsvg-convert")
+    return tools
+
+
+def missing_tools(formats: Sequence[str], soundfont: Path | None = None) -> list[str]:
+    """Tools the formats need that are not installed. Example: missing_tools(["png"]) -> ["rsvg-convert"]."""
+    missing = []
+    for tool in _needed_tools(formats):
+        if tool != "synth":
+            missing += [] if shutil.which(tool) else [tool]
+        elif not shutil.which("fluidsynth") and not shutil.which("timidity"):
+            missing.append("fluidsynth")
+        elif not shutil.which("timidity") and _soundfont(soundfont) is None:
+            missing.append("soundfont")
+    return missing
+
+
+def _soundfont(chosen: Path | None) -> Path | None:
+    if chosen is not None:
+        if not Path(chosen).is_file():
+            raise RenderError(f"soundfont {chosen} does not exist")
+        return Path(chosen)
+    return next((path for path in SOUNDFONTS if path.is_file()), None)
+
+
+def _run(argv: list[str], cwd: Path, timeout: float) -> str:
+    """Run one tool; its stdout and stderr together, for the error lines."""
+    try:
+        done = subprocess.run(argv, cwd=cwd, capture_output=True, timeout=timeout, check=False)
+    except subprocess.TimeoutExpired as error:
+        raise RenderError(f"{argv[0]} timed out after {timeout:g} s") from error
+    except FileNotFoundError as error:
+        raise ToolMissing([argv[0]]) from error
+    return (done.stdout + done.stderr).decode("utf-8", errors="replace")
+
+
+# Where each tool says which line it means, so messages can point into the file.
+TOOL_LINE = (
+    re.compile(r"^(?P<kind>Error|Warning) in line-char (?P<line>\d+)-\d+ : (?P<msg>.*)$"),  # abc2midi
+    re.compile(r"^[^:]*\.abc:(?P<line>\d+):\d+: (?P<kind>error|warning): (?P<msg>.*)$"),  # abcm2ps
+    re.compile(r"^(?P<kind>)Line (?P<line>\d+): (?P<msg>.*)$"),  # abcm2ps, header errors
+)
+NOISE = re.compile(r"abc2midi$|^abcm2ps-|^File |^Output written|^writing MIDI|^\s+\d+ |^\s+\^")
+
+
+def _messages(output: str, origin: list[int | None]) -> list[str]:
+    """A tool's error and warning lines, with line numbers of the original text."""
+    lines = []
+    for raw in output.splitlines():
+        if not raw.strip() or NOISE.search(raw):
+            continue  # banners and abcm2ps's source-and-caret context lines
+        for pattern in TOOL_LINE:
+            match = pattern.match(raw)
+            if match:
+                index = int(match["line"]) - 1
+                line = origin[index] if 0 <= index < len(origin) else None
+                where = f"line {line}: " if line else ""
+                kind = f"{match['kind'].capitalize()}: " if match["kind"] else ""
+                raw = f"{where}{kind}{match['msg']}"
+                break
+        lines.append(raw.strip())
+    return lines
+
+
+def _fail(stem: str, tool: str, what: str, lines: list[str]) -> RenderError:
+    shown = "; ".join(lines[:3]) or "no message"
+    more = f" (+{len(lines) - 3} more)" if len(lines) > 3 else ""
+    return RenderError(f"{stem}: {tool} {what}: {shown}{more}")
+
+
+# ---------------------------------------------------------------- tune text
+
+
+def midi_program(instrument: str) -> int:
+    """General MIDI program for an instrument name or number. Example: "tin whistle" -> 78."""
+    name = " ".join(str(instrument).lower().replace("_", " ").replace("-", " ").split())
+    if name.isdigit() and 0 <= int(name) <= 127:
+        return int(name)
+    if name not in PROGRAMS:
+        raise ValueError(f"unknown instrument {instrument!r}: choose from {', '.join(PROGRAMS)} or 0-127")
+    return PROGRAMS[name]
+
+
+def beat_of(meter: str) -> Fraction:
+    """The beat a tempo counts. Example: "6/8" -> 3/8, "C|" -> 1/2, "3/4" -> 1/4."""
+    meter = {"C": "4/4", "C|": "2/2"}.get(meter.strip(), meter.strip())
+    match = re.match(r"^\(?([\d+]+)\)?/(\d+)$", meter)
+    if not match:
+        return Fraction(1, 4)
+    top = sum(int(part) for part in match.group(1).split("+") if part)
+    bottom = int(match.group(2))
+    if top % 3 == 0 and top > 3:
+        return Fraction(3, bottom)  # compound time: 6/8 is felt in two
+    if (top, bottom) in ((4, 4), (2, 2)):
+        return Fraction(1, 2)  # reels and hornpipes are felt in two as well
+    return Fraction(1, bottom)
+
+
+def rhythm_of(fields: dict[str, str]) -> str:
+    """The tune's rhythm from R:, else from the lab's Z: ids. Example: {"R": "Slip Jig"} -> "slip jig"."""
+    if fields.get("R"):
+        return canonical_rhythm(fields["R"])
+    match = LAB_RHYTHM_ID.search(fields.get("Z", ""))
+    return canonical_rhythm(match.group(1)) if match else ""
+
+
+def tempo_field(fields: dict[str, str], tempo: int | None) -> str | None:
+    """The Q: field to play at, or None to keep the tune's own. Example: ({"M": "6/8", "R": "jig"}, None) -> "Q:3/8=112"."""
+    if tempo is None and fields.get("Q"):
+        return None
+    bpm = tempo or DEFAULT_TEMPO.get(rhythm_of(fields), FALLBACK_TEMPO)
+    return f"Q:{beat_of(fields.get('M', ''))}={bpm}"
+
+
+def _prepare(abc_text: str, first_line: int, extra: list[str]) -> tuple[str, list[int | None]]:
+    """Tune text for a tool: X: first, extra lines after K:; and each line's original number."""
+    lines = abc_text.strip("\n").split("\n")
+    origin: list[int | None] = list(range(first_line, first_line + len(lines)))
+    if not lines[0].startswith("X:"):
+        lines, origin = ["X:1"] + lines, [None] + origin  # abc2midi and abcm2ps need X:
+    at = next(i for i, line in enumerate(lines) if line.startswith("K:")) + 1
+    lines[at:at] = extra
+    origin[at:at] = [None] * len(extra)
+    return "\n".join(lines) + "\n", origin
+
+
+def _write(path: Path, text: str) -> None:
+    # surrogateescape gives the tools back the very bytes a latin-1 tune book had.
+    path.write_text(text, encoding="utf-8", errors="surrogateescape")
+
+
+# ---------------------------------------------------------------- renderers
+
+
+def _midi(text: str, origin: list[int | None], work: Path, stem: str, timeout: float) -> tuple[Path, list[str]]:
+    _write(work / "midi.abc", text)
+    output = _run(["abc2midi", "midi.abc", "-o", "tune.mid"], work, timeout)
+    lines = _messages(output, origin)
+    midi = work / "tune.mid"
+    if not midi.is_file() or midi.stat().st_size == 0:
+        raise _fail(stem, "abc2midi", "wrote no MIDI", lines)
+    return midi, [f"abc2midi: {line}" for line in lines]
+
+
+def _synth(options: RenderOptions) -> tuple[str, Path | None]:
+    """FluidSynth with a SoundFont when both exist, else TiMidity (its own patches)."""
+    font = _soundfont(options.soundfont)
+    if shutil.which("fluidsynth") and font is not None:
+        return "fluidsynth", font
+    if shutil.which("timidity"):
+        return "timidity", font
+    raise ToolMissing(["fluidsynth" if not shutil.which("fluidsynth") else "soundfont"])
+
+
+def _audio(midi: Path, kind: str, stem: str, options: RenderOptions) -> Path:
+    synth, font = _synth(options)
+    out = midi.with_name(f"tune.{kind}")
+    if synth == "fluidsynth":
+        argv = ["fluidsynth", "-ni", "-q", "-g", FLUID_GAIN, "-r", str(SAMPLE_RATE),
+                "-T", kind, "-F", out.name, str(font), midi.name]
+    else:
+        mode = {"wav": "-Ow", "flac": "-OF"}[kind]
+        argv = ["timidity", mode, "-s", str(SAMPLE_RATE), "-o", out.name, midi.name]
+        argv[1:1] = ["-x", f"soundfont {font}"] if font else []
+    output = _run(argv, midi.parent, options.timeout_s)
+    # FluidSynth renders silence when it cannot read the SoundFont: its errors count.
+    errors = [line for line in output.splitlines() if re.search(r"error|not a SoundFont", line, re.I)]
+    if errors or not out.is_file() or out.stat().st_size == 0:
+        raise _fail(stem, synth, f"wrote no {kind.upper()}", errors or output.splitlines()[-3:])
+    return out
+
+
+def _svg(text: str, origin: list[int | None], work: Path, stem: str, timeout: float) -> tuple[Path, list[str]]:
+    _write(work / "score.abc", text)
+    output = _run(["abcm2ps", "-g", "-O", "score", "score.abc"], work, timeout)
+    lines = _messages(output, origin)
+    pages = sorted(work.glob("score*.svg"))
+    if not pages:
+        raise _fail(stem, "abcm2ps", "wrote no SVG", lines)
+    warnings = [f"abcm2ps: {line}" for line in lines]
+    if len(pages) > 1:  # only an explicit %%newpage splits a tune under -g
+        warnings.append(f"abcm2ps: the score has {len(pages)} pages; kept the first")
+    return pages[0], warnings
+
+
+def _png(svg: Path, stem: str, timeout: float) -> Path:
+    out = svg.with_name("score.png")
+    output = _run(["rsvg-convert", "-b", "white", "-z", "1.5", "-o", out.name, svg.name], svg.parent, timeout)
+    if not out.is_file() or out.stat().st_size == 0:
+        raise _fail(stem, "rsvg-convert", "wrote no PNG", output.splitlines())
+    return out
+
+
+# ---------------------------------------------------------------- public API
+
+
+def render_tune(
+    abc_text: str,
+    formats: Sequence[str],
+    out_dir: Path,
+    stem: str,
+    options: RenderOptions | None = None,
+    first_line: int = 1,
+) -> RenderResult:
+    """Render one tune to out_dir/stem.FORMAT for each format; raise RenderError on failure.
+
+    first_line is the tune's line in its file, so tool messages point into the file.
+    Example: render_tune(text, ["mid", "svg"], Path("out"), "kesh").files["mid"] -> out/kesh.mid
+    """
+    options = options or RenderOptions()
+    missing = missing_tools(formats, options.soundfont)
+    if missing:
+        raise ToolMissing(missing)
+    fields = parse_fields(abc_text)
+    if "K" not in fields:
+        raise RenderError(f"{stem}: no K: (key) field, so this is not an ABC tune")
+    result = RenderResult(1, fields.get("T", ""))
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    # The work directory lives in out_dir so that moving the files in is a rename.
+    with tempfile.TemporaryDirectory(prefix=".render-", dir=out_dir) as tmp:
+        work = Path(tmp)
+        made = _render_into(work, abc_text, set(formats), stem, options, first_line, result.warnings)
+        for kind in FORMATS:  # nothing is moved until every format has rendered
+            if kind in made:
+                target = out_dir / f"{stem}.{kind}"
+                os.replace(made[kind], target)
+                result.files[kind] = target
+    return result
+
+
+def _render_into(
+    work: Path, abc_text: str, formats: set[str], stem: str, options: RenderOptions,
+    first_line: int, warnings: list[str],
+) -> dict[str, Path]:
+    fields = parse_fields(abc_text)
+    made: dict[str, Path] = {}
+    if "abc" in formats:
+        made["abc"] = work / "tune.abc"
+        _write(made["abc"], abc_text.strip("\n") + "\n")
+    if formats & {"mid", "wav", "flac"}:
+        extra = [f"%%MIDI program {midi_program(options.instrument)}"]
+        extra += [q] if (q := tempo_field(fields, options.tempo)) else []
+        text, origin = _prepare(abc_text, first_line, extra)
+        made["mid"], notes = _midi(text, origin, work, stem, options.timeout_s)
+        warnings += notes
+        for kind in formats & {"wav", "flac"}:
+            made[kind] = _audio(made["mid"], kind, stem, options)
+    if formats & {"svg", "png"}:
+        text, origin = _prepare(abc_text, first_line, [])
+        made["svg"], notes = _svg(text, origin, work, stem, options.timeout_s)
+        warnings += notes
+        if "png" in formats:
+            made["png"] = _png(made["svg"], stem, options.timeout_s)
+    return {kind: path for kind, path in made.items() if kind in formats}
+
+
+def slug(title: str) -> str:
+    """File-name form of a title. Example: "The Kesh (jig)" -> "the-kesh-jig"."""
+    return "-".join(re.findall(r"[a-z0-9]+", title.lower()))[:40].strip("-")
+
+
+def tune_stem(book: Path, number: int, title: str) -> str:
+    """Example: (Path("irish.abc"), 7, "The Kesh") -> "irish-007-the-kesh"."""
+    return "-".join(part for part in (Path(book).stem, f"{number:03d}", slug(title)) if part)
+
+
+def render_tunebook(
+    path: Path,
+    formats: Sequence[str],
+    out_dir: Path,
+    tunes: list[int] | None = None,
+    options: RenderOptions | None = None,
+) -> list[RenderResult]:
+    """Render the numbered tunes (1-based position in the file, all when None), past failures.
+
+    Raises ToolMissing before rendering anything when a tool is not installed.
+    Example: [r.error for r in render_tunebook(Path("book.abc"), ["mid"], Path("out")) if not r.ok]
+    """
+    options = options or RenderOptions()
+    missing = missing_tools(formats, options.soundfont)
+    if missing:
+        raise ToolMissing(missing)
+    book = split_tunebook(Path(path).read_text(encoding="utf-8", errors="surrogateescape"))
+    results = []
+    for number in tunes or range(1, len(book) + 1):
+        if not 1 <= number <= len(book):
+            results.append(RenderResult(number, "", error=f"{Path(path).name}: no tune {number} (it has {len(book)})"))
+            continue
+        line, text = book[number - 1]
+        title = parse_fields(text).get("T", "")
+        try:
+            result = render_tune(text, formats, out_dir, tune_stem(path, number, title), options, line)
+        except RenderError as error:
+            result = RenderResult(number, title, error=str(error))
+        result.number = number
+        results.append(result)
+    return results
+
+
+# ---------------------------------------------------------------- playback
+
+
+def audio_player() -> list[str] | None:
+    """A command that plays a WAV file on a real output device, or None when there is none."""
+    runtime = os.environ.get("XDG_RUNTIME_DIR", "")
+    pulse = os.environ.get("PULSE_SERVER") or (runtime and Path(runtime, "pulse", "native").exists())
+    if shutil.which("paplay") and pulse:
+        return ["paplay"]
+    if shutil.which("pw-play") and runtime and Path(runtime, "pipewire-0").exists():
+        return ["pw-play"]
+    if shutil.which("aplay") and any(Path("/dev/snd").glob("pcmC*p")):
+        return ["aplay", "-q"]
+    if shutil.which("afplay"):  # macOS always has an output device
+        return ["afplay"]
+    return None
+
+
+def wav_seconds(path: Path) -> float:
+    """Length of a WAV file in seconds."""
+    with wave.open(str(path)) as audio:
+        return audio.getnframes() / audio.getframerate()
+
+
+def play(
+    path: Path, tune: int = 1, options: RenderOptions | None = None, out_dir: Path | None = None
+) -> tuple[Path, bool]:
+    """Play a tune of an ABC file (or a WAV) on the audio device; (the WAV, whether it played).
+
+    Without an audio device the WAV is only written (beside the ABC file by default).
+    Example: wav, played = play(Path("kesh.abc"))
+    """
+    path = Path(path)
+    if path.suffix.lower() == ".wav":
+        wav = path
+    else:
+        result = render_tunebook(path, ["wav"], out_dir or path.parent, [tune], options)[0]
+        if not result.ok:
+            raise RenderError(result.error)
+        wav = result.files["wav"]
+    player = audio_player()
+    if player is None:
+        return wav, False
+    timeout = wav_seconds(wav) + (options or RenderOptions()).timeout_s
+    subprocess.run([*player, str(wav)], capture_output=True, timeout=timeout, check=True)
+    return wav, True

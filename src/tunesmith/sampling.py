@@ -1,0 +1,208 @@
+"""Sampling: many tunes at once as one batch, the recurrent state carried, each stopped at </s>.
+
+A tune is written by following a *script*: forced text (the header you asked for,
+your opening phrase) alternating with free lines the model writes itself (the title,
+any header field you left open). Everything after the script is free until </s>.
+
+    --key G --meter 6/8   ->   "X:1\\nT:" <free line> "M:6/8\\nL:" <free line> "K:G\\n"
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+
+import torch
+
+from tunesmith.abcnotation import canonical_key, canonical_rhythm
+from tunesmith.checkpoint import TrainedModel
+
+FREE_LINE = None  # a script item meaning "let the model write up to the end of this line"
+
+
+@dataclass(frozen=True)
+class SamplingSettings:
+    temperature: float = 1.0  # <1 safer and more repetitive, >1 wilder
+    top_k: int | None = None  # sample only from the k most likely characters
+    top_p: float | None = None  # sample only from the smallest set holding this much probability
+    max_chars: int = 2000  # a tune still going at this length is cut and marked unfinished
+
+
+@dataclass(frozen=True)
+class Sample:
+    text: str
+    finished: bool  # True when the model wrote </s>; False when max_chars cut it
+
+
+def header_script(
+    key: str | None = None,
+    meter: str | None = None,
+    rhythm: str | None = None,
+    prime: str = "",
+) -> list[str | None]:
+    """The forced text and free lines that start every tune.
+
+    Example: header_script(key="G") -> ["X:1\\nT:", None, "M:", None, "L:", None, "K:G\\n"]
+    """
+    if prime.startswith("X:"):
+        return [prime]  # the user wrote the start of the tune themselves
+    if not (key or meter or rhythm or prime):
+        return ["X:1\n"]
+    script: list[str | None] = ["X:1\nT:", FREE_LINE]
+    if rhythm:
+        script.append(f"R:{canonical_rhythm(rhythm)}\n")
+    script += [f"M:{meter}\n"] if meter else ["M:", FREE_LINE]
+    script += ["L:", FREE_LINE]  # the model knows which L: its tune books pair with a metre
+    script += [f"K:{canonical_key(key)}\n"] if key else ["K:", FREE_LINE]
+    if prime:
+        script.append(prime)
+    return _merge_forced(script)
+
+
+def _merge_forced(script: list[str | None]) -> list[str | None]:
+    merged: list[str | None] = []
+    for item in script:
+        if item and merged and merged[-1]:
+            merged[-1] += item
+        else:
+            merged.append(item)
+    return merged
+
+
+class ScriptFollower:
+    """Per-tune position in its script: which character to force next, if any."""
+
+    def __init__(self, script: list[str | None]):
+        self.script, self.item, self.offset = script, 0, 0
+
+    @property
+    def done(self) -> bool:
+        return self.item >= len(self.script)
+
+    def forced(self) -> str | None:
+        """The next character the script forces, or None where the model is free."""
+        if self.done or self.script[self.item] is FREE_LINE:
+            return None
+        return self.script[self.item][self.offset]
+
+    def advance(self, char: str) -> None:
+        if self.done:
+            return
+        current = self.script[self.item]
+        if current is FREE_LINE:
+            if char == "\n":
+                self.item += 1
+            return
+        self.offset += 1
+        if self.offset == len(current):
+            self.item, self.offset = self.item + 1, 0
+
+
+def filter_logits(logits: torch.Tensor, settings: SamplingSettings) -> torch.Tensor:
+    """Temperature, then top-k, then top-p (nucleus); removed entries become -inf."""
+    logits = logits / max(settings.temperature, 1e-6)
+    if settings.top_k:
+        kth = torch.topk(logits, min(settings.top_k, logits.size(-1))).values[..., -1:]
+        logits = logits.masked_fill(logits < kth, float("-inf"))
+    if settings.top_p is not None and settings.top_p < 1.0:
+        sorted_logits, order = torch.sort(logits, descending=True)
+        cumulative = torch.softmax(sorted_logits, dim=-1).cumsum(-1)
+        # Drop a token when the tokens before it already hold top_p; the first always stays.
+        drop_sorted = (cumulative - torch.softmax(sorted_logits, dim=-1)) >= settings.top_p
+        drop = drop_sorted.scatter(-1, order, drop_sorted)
+        logits = logits.masked_fill(drop, float("-inf"))
+    return logits
+
+
+def _shared_prefix(script: list[str | None]) -> str:
+    return script[0] if script and script[0] is not FREE_LINE else ""
+
+
+@torch.no_grad()
+def sample_tunes(
+    model: TrainedModel,
+    num: int = 1,
+    *,
+    key: str | None = None,
+    meter: str | None = None,
+    rhythm: str | None = None,
+    prime: str = "",
+    settings: SamplingSettings = SamplingSettings(),
+    seed: int = 0,
+) -> list[Sample]:
+    """Sample `num` tunes in one batch. Same model, options and seed -> same tunes."""
+    network, vocab = model.network, model.vocab
+    network.eval()
+    script = header_script(key, meter, rhythm, prime)
+    for piece in script:
+        if piece:
+            try:
+                vocab.encode(piece)
+            except ValueError as error:
+                raise ValueError(f"prompt {piece!r}: {error}") from None
+    generator = torch.Generator().manual_seed(seed)
+    prefix = _shared_prefix(script)
+    followers = [ScriptFollower(script) for _ in range(num)]
+    for follower in followers:
+        for char in prefix:
+            follower.advance(char)
+    texts = [prefix] * num
+    # Every tune starts with the same forced text, so it is read once for the whole batch.
+    start = torch.tensor([[vocab.bos, *vocab.encode(prefix)]] * num)
+    logits, state = network(start)
+    logits = logits[:, -1]  # (B, vocab)
+    active = list(range(num))  # which tunes each row of the batch belongs to
+    finished = [False] * num
+    banned = torch.tensor([vocab.bos, vocab.unk])
+    while active:
+        logits[:, banned] = float("-inf")
+        for row, tune in enumerate(active):
+            if not followers[tune].done:  # no </s> before the header and prime are written
+                logits[row, vocab.eos] = float("-inf")
+        probs = torch.softmax(filter_logits(logits, settings), dim=-1)
+        chosen = torch.multinomial(probs, 1, generator=generator).squeeze(1)
+        keep, next_ids = [], []
+        for row, tune in enumerate(active):
+            forced = followers[tune].forced()
+            token = vocab.index[forced] if forced is not None else int(chosen[row])
+            if token == vocab.eos:
+                finished[tune] = True
+                continue
+            char = vocab.tokens[token]
+            texts[tune] += char
+            followers[tune].advance(char)
+            if len(texts[tune]) >= settings.max_chars:
+                continue
+            keep.append(row)
+            next_ids.append(token)
+        if len(keep) < len(active):
+            index = torch.tensor(keep, dtype=torch.long)
+            state = network.select_state(state, index)
+            active = [active[row] for row in keep]
+        if not active:
+            break
+        logits, state = network(torch.tensor(next_ids)[:, None], state)
+        logits = logits[:, -1]
+    return [Sample(text, done) for text, done in zip(texts, finished)]
+
+
+def generate(
+    model: TrainedModel,
+    num: int = 1,
+    *,
+    settings: SamplingSettings = SamplingSettings(),
+    seed: int = 0,
+    key: str | None = None,
+    meter: str | None = None,
+    rhythm: str | None = None,
+    prime: str = "",
+    **overrides: object,
+) -> list[str]:
+    """New tunes as ABC text. Overrides tweak the settings: generate(m, 4, temperature=0.8).
+
+    Example: generate(load_model("runs/small"), num=2, key="D", meter="C|", seed=1)
+    """
+    settings = replace(settings, **overrides)
+    samples = sample_tunes(
+        model, num, key=key, meter=meter, rhythm=rhythm, prime=prime, settings=settings, seed=seed
+    )
+    return [sample.text for sample in samples]
