@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import torch
-from safetensors import safe_open
+from safetensors import SafetensorError, safe_open
 from safetensors.torch import save_file
 from torch import nn
 
@@ -73,13 +73,13 @@ def _atomic_save(tensors: dict[str, torch.Tensor], meta: dict, path: Path) -> No
     save_file({k: v.contiguous() for k, v in tensors.items()}, str(tmp), {"tunesmith": json.dumps(meta)})
     with open(tmp, "rb") as handle:
         os.fsync(handle.fileno())
-    os.replace(tmp, path)
+    tmp.replace(path)
 
 
 def _atomic_write_text(text: str, path: Path) -> None:
     tmp = path.with_name(path.name + ".tmp")
     tmp.write_text(text)
-    os.replace(tmp, path)
+    tmp.replace(path)
 
 
 def save_best(run_dir: Path, network: nn.Module, meta: dict) -> None:
@@ -132,10 +132,10 @@ def read_checkpoint(path: Path) -> tuple[dict[str, torch.Tensor], dict]:
     try:
         with safe_open(str(path), framework="pt") as handle:
             meta = json.loads((handle.metadata() or {})["tunesmith"])
-            tensors = {key: handle.get_tensor(key) for key in handle.keys()}
+            tensors = {key: handle.get_tensor(key) for key in handle.keys()}  # noqa: SIM118 (safe_open is not a dict)
     except FileNotFoundError:
         raise
-    except (KeyError, ValueError, OSError, RuntimeError) as error:
+    except (KeyError, ValueError, OSError, RuntimeError, SafetensorError) as error:
         raise ValueError(f"{path}: not a Tunesmith checkpoint ({error})") from None
     return tensors, meta
 

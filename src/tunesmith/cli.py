@@ -156,7 +156,9 @@ def build_parser() -> argparse.ArgumentParser:
     from tunesmith.training import DEFAULT_PRESET, PRESETS
 
     fmt = argparse.ArgumentDefaultsHelpFormatter
-    parser = argparse.ArgumentParser(prog="tunesmith", description="Learn folk tunes in ABC notation and write new ones.")
+    parser = argparse.ArgumentParser(
+        prog="tunesmith", description="Learn folk tunes in ABC notation and write new ones."
+    )
     sub = parser.add_subparsers(dest="command", required=True)
 
     data = sub.add_parser("data", help="list and inspect tune books").add_subparsers(dest="data_command", required=True)

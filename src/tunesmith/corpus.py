@@ -9,7 +9,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from tunesmith.abcnotation import Tune, TuneError, parse_tunebook
+from tunesmith.abcnotation import Tune, TuneError, header_and_body, parse_tunebook
 
 # Named corpora shipped inside the music21 package (folder under music21/corpus).
 MUSIC21_CORPORA = {
@@ -124,8 +124,8 @@ def load_corpus(data: Sequence[str] | str) -> Corpus:
 
 
 def _music_key(tune: Tune) -> str:
-    # Settings of the same music under another title must not straddle the split.
-    return tune.text.split("\n", 1)[1] if tune.text.startswith("X:") else tune.text
+    # The same music under another title must not straddle the split: key on the body.
+    return "\n".join(header_and_body(tune.text)[1])
 
 
 def split_by_tune(

@@ -307,7 +307,7 @@ def plot_losses(run_dir: Path) -> None:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    records = [json.loads(line) for line in open(run_dir / "metrics.jsonl")]
+    records = [json.loads(line) for line in (run_dir / "metrics.jsonl").read_text().splitlines()]
     steps = [r["step"] for r in records]
     fig, ax = plt.subplots(figsize=(6, 4))
     ax.plot(steps, [r["train_bpc"] for r in records], label="train (running mean)")
