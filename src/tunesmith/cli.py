@@ -114,15 +114,81 @@ def cmd_generate(args: argparse.Namespace) -> int:
                   f"{f' --key {args.key}' if args.key else ''}{f' --meter {args.meter}' if args.meter else ''}"
                   f"{f' --rhythm {args.rhythm}' if args.rhythm else ''}")
     paths = write_tunes([s.text for s in samples], Path(args.out) if args.out else None, provenance)
+    extra = [f for f in args.format if f != "abc"]
+    if extra:
+        _render_generated(paths, extra, args)
     unfinished = sum(not s.finished for s in samples)
     chars = sum(len(s.text) for s in samples)
     print(f"{len(samples)} tunes, {chars:,} characters in {seconds:.1f}s ({chars / seconds:,.0f} chars/s); "
           f"{unfinished} cut at --max-chars {args.max_chars}", file=sys.stderr)
     if paths:
         print(f"wrote {len(paths)} tunes to {args.out}/ ({paths[0].name} ...)", file=sys.stderr)
-        print(f"hear one: abc2midi {paths[0]} -o {paths[0].with_suffix('.mid')} && "
-              f"timidity {paths[0].with_suffix('.mid')}", file=sys.stderr)
+        print(f"hear one: tunesmith play {paths[0]}   "
+              f"(or: tunesmith render {paths[0]} --to mid,wav,svg)", file=sys.stderr)
     return 0
+
+
+def _render_generated(paths: list[Path], formats: list[str], args: argparse.Namespace) -> None:
+    from tunesmith.rendering import RenderError, render_tune
+
+    options = _render_options(args)
+    for path in paths:
+        try:
+            render_tune(path.read_text(), formats, path.parent, path.stem, options)
+        except RenderError as error:
+            print(f"skipping {path.name}: {error}", file=sys.stderr)
+
+
+# -- render and play ------------------------------------------------------------
+
+
+def _formats(value: str) -> list[str]:
+    from tunesmith.rendering import FORMATS
+
+    formats = [f.strip().lower() for f in value.split(",") if f.strip()]
+    unknown = [f for f in formats if f not in FORMATS]
+    if unknown or not formats:
+        raise argparse.ArgumentTypeError(f"choose formats from {','.join(FORMATS)} (got {value!r})")
+    return formats
+
+
+def _render_options(args: argparse.Namespace):
+    from tunesmith.rendering import RenderOptions
+
+    soundfont = Path(args.soundfont) if args.soundfont else None
+    return RenderOptions(tempo=args.tempo, soundfont=soundfont, instrument=args.instrument)
+
+
+def cmd_render(args: argparse.Namespace) -> int:
+    from tunesmith.rendering import render_tunebook
+
+    started = time.perf_counter()
+    out = Path(args.out) if args.out else Path(args.file).parent
+    tunes = None if args.all or args.tune is None else [args.tune]
+    results = render_tunebook(Path(args.file), args.to, out, tunes, _render_options(args))
+    for result in results:
+        if result.ok:
+            print(f"tune {result.number}: " + " ".join(str(p) for p in result.files.values()))
+        else:
+            print(f"skipping tune {result.number}: {result.error}", file=sys.stderr)
+    failed = sum(not r.ok for r in results)
+    print(f"{len(results) - failed} tunes rendered, {failed} failed, "
+          f"in {time.perf_counter() - started:.1f}s", file=sys.stderr)
+    return 1 if failed else 0
+
+
+def cmd_play(args: argparse.Namespace) -> int:
+    from tunesmith.rendering import play
+
+    wav, played = play(Path(args.file), args.tune, _render_options(args))
+    print(f"played {wav}" if played else f"no audio device here; the tune is in {wav}")
+    return 0
+
+
+def _add_render_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--tempo", type=int, help="beats per minute (default: Q:, else by rhythm)")
+    parser.add_argument("--soundfont", help="an .sf2 file (default: Debian's General MIDI font)")
+    parser.add_argument("--instrument", default="fiddle", help="fiddle, whistle, flute, accordion, piano ...")
 
 
 # -- demo -------------------------------------------------------------------------
@@ -144,7 +210,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
         train(args.data, run, minutes=args.minutes, resume=resume)
     gen = argparse.Namespace(
         model=str(run), num=8, temperature=1.0, top_k=None, top_p=0.95, max_chars=2000, key=None,
-        meter=None, rhythm=None, prime="", seed=args.seed, out=str(run / "tunes"),
+        meter=None, rhythm=None, prime="", seed=args.seed, out=str(run / "tunes"), format=["abc"],
     )
     return cmd_generate(gen)
 
@@ -193,7 +259,25 @@ def build_parser() -> argparse.ArgumentParser:
     gen.add_argument("--seed", type=int, default=0)
     gen.add_argument("--max-chars", type=int, default=2000, help="cut a tune still going at this length")
     gen.add_argument("--out", help="folder for one .abc per tune (default: print to stdout)")
+    gen.add_argument("--format", type=_formats, default=["abc"], help="also write these, e.g. abc,mid,wav,svg")
+    _add_render_options(gen)
     gen.set_defaults(func=cmd_generate)
+
+    ren = sub.add_parser("render", help="ABC to MIDI, audio and sheet music", formatter_class=fmt)
+    ren.add_argument("file", help="an .abc tune book")
+    which = ren.add_mutually_exclusive_group()
+    which.add_argument("--tune", type=int, help="the Nth tune of the file (1-based position)")
+    which.add_argument("--all", action="store_true", help="every tune (the default)")
+    ren.add_argument("--to", type=_formats, default=["mid"], help="comma-separated: abc,mid,wav,flac,svg,png")
+    ren.add_argument("--out", help="output folder (default: beside the file)")
+    _add_render_options(ren)
+    ren.set_defaults(func=cmd_render)
+
+    pl = sub.add_parser("play", help="play a tune, or say where its WAV was written", formatter_class=fmt)
+    pl.add_argument("file", help="an .abc file (or a .wav)")
+    pl.add_argument("--tune", type=int, default=1, help="the Nth tune of the file")
+    _add_render_options(pl)
+    pl.set_defaults(func=cmd_play)
 
     demo = sub.add_parser("demo", help="train briefly on O'Neill's (or reuse), then write 8 tunes", formatter_class=fmt)
     demo.add_argument("--data", default="oneills")
@@ -206,15 +290,18 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     from tunesmith.corpus import DataError
+    from tunesmith.rendering import RenderError
     from tunesmith.training import TrainingError
 
     parser = build_parser()
     args = parser.parse_args(argv)
     if getattr(args, "num", 1) < 1:
         parser.error("--num must be at least 1")
+    if getattr(args, "format", ["abc"]) != ["abc"] and not args.out:
+        parser.error("--format needs --out (a folder for the files)")
     try:
         return args.func(args)
-    except (DataError, TrainingError, ValueError, FileNotFoundError) as error:
+    except (DataError, TrainingError, RenderError, ValueError, FileNotFoundError) as error:
         print(f"tunesmith: {error}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:

@@ -64,7 +64,7 @@ DEFAULT_TEMPO = {
 }
 FALLBACK_TEMPO = 100
 SAMPLE_RATE = 44100
-FLUID_GAIN = "0.6"  # FluidSynth's default 0.2 makes a solo fiddle very quiet
+FLUID_GAIN = "1.0"  # FluidSynth's default 0.2 makes a solo fiddle very quiet
 
 
 class RenderError(RuntimeError):
@@ -168,7 +168,7 @@ TOOL_LINE = (
     re.compile(r"^[^:]*\.abc:(?P<line>\d+):\d+: (?P<kind>error|warning): (?P<msg>.*)$"),  # abcm2ps
     re.compile(r"^(?P<kind>)Line (?P<line>\d+): (?P<msg>.*)$"),  # abcm2ps, header errors
 )
-NOISE = re.compile(r"abc2midi$|^abcm2ps-|^File |^Output written|^writing MIDI|^\s+\d+ |^\s+\^")
+NOISE = re.compile(r"abc2midi$|^abcm2ps-|^File |^Output written|^writing MIDI|^voice mapping|^[\s\d]+$|^\s+\d+ |^\s+\^")
 
 
 def _messages(output: str, origin: list[int | None]) -> list[str]:
@@ -233,9 +233,14 @@ def rhythm_of(fields: dict[str, str]) -> str:
 
 
 def tempo_field(fields: dict[str, str], tempo: int | None) -> str | None:
-    """The Q: field to play at, or None to keep the tune's own. Example: ({"M": "6/8", "R": "jig"}, None) -> "Q:3/8=112"."""
+    """The Q: field to play at, or None to keep the tune's own.
+
+    Example: tempo_field({"M": "6/8", "R": "jig"}, None) -> "Q:3/8=112"
+    """
     if tempo is None and fields.get("Q"):
         return None
+    if tempo is not None and not 0 < tempo <= 1000:
+        raise ValueError(f"tempo {tempo} is not a number of beats per minute")
     bpm = tempo or DEFAULT_TEMPO.get(rhythm_of(fields), FALLBACK_TEMPO)
     return f"Q:{beat_of(fields.get('M', ''))}={bpm}"
 
@@ -352,7 +357,7 @@ def render_tune(
         for kind in FORMATS:  # nothing is moved until every format has rendered
             if kind in made:
                 target = out_dir / f"{stem}.{kind}"
-                os.replace(made[kind], target)
+                made[kind].replace(target)
                 result.files[kind] = target
     return result
 
@@ -411,7 +416,7 @@ def render_tunebook(
         raise ToolMissing(missing)
     book = split_tunebook(Path(path).read_text(encoding="utf-8", errors="surrogateescape"))
     results = []
-    for number in tunes or range(1, len(book) + 1):
+    for number in range(1, len(book) + 1) if tunes is None else tunes:
         if not 1 <= number <= len(book):
             results.append(RenderResult(number, "", error=f"{Path(path).name}: no tune {number} (it has {len(book)})"))
             continue

@@ -17,6 +17,7 @@ from tunesmith.batching import concatenate, random_windows
 from tunesmith.checkpoint import (
     LAST_FILE,
     describe,
+    git_commit,
     read_checkpoint,
     restore_optimizer,
     save_best,
@@ -133,6 +134,7 @@ class Trainer:
             raise TrainingError("need at least one training and one validation tune")
         self.state = RunState()
         self.kind, self.config = preset.kind, preset.train
+        self.commit = git_commit()
         self.data_description = {**(data_description or {}), "split": split.sizes(),
                                  "fingerprint": data_fingerprint(self.train_texts)}
         self._prepare_run_dir(resume)
@@ -147,6 +149,8 @@ class Trainer:
         self.stream = concatenate([self.vocab.encode_tune(t) for t in self.train_texts])
         if resume:
             self._resume()
+        if not (self.config.max_steps or self.config.max_minutes):
+            raise TrainingError("give a number of steps or minutes to train for")
 
     def _prepare_run_dir(self, resume: bool) -> None:
         last = self.run_dir / LAST_FILE
@@ -250,6 +254,8 @@ class Trainer:
         return describe(
             self.network, self.vocab,
             parameters=count_parameters(self.network),
+            seed=self.config.seed,
+            git_commit=self.commit,
             train_config=asdict(self.config),
             data=self.data_description,
             state=asdict(self.state),

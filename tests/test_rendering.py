@@ -1,0 +1,268 @@
+"""Rendering runs the real tools (abc2midi, FluidSynth, abcm2ps, rsvg-convert) and checks what they wrote."""
+
+from __future__ import annotations
+
+import sys
+import wave
+import xml.etree.ElementTree as ET
+from fractions import Fraction
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from tunesmith import rendering
+from tunesmith.rendering import (
+    RenderError,
+    RenderOptions,
+    ToolMissing,
+    beat_of,
+    midi_program,
+    missing_tools,
+    render_tune,
+    render_tunebook,
+    tempo_field,
+)
+
+# 4 bars repeated, then 2 bars: 10 bars of 4/4 at 120 crotchets a minute = 20 s.
+# Notes: A part 8+5+8+3 = 24, played twice; B part 8+1 = 9; 57 note-ons in all.
+REEL = """X:1
+T:Test Reel
+R:reel
+M:4/4
+L:1/8
+Q:1/4=120
+K:D
+|:DEFG ABcd|edcB A4|DEFG ABcd|e2d2 d4:|
+fgaf gfed|e8|
+"""
+REEL_NOTES_PLAYED, REEL_NOTES_WRITTEN, REEL_SECONDS = 57, 33, 20.0
+
+JIG = """X:2
+T:Test Jig
+R:jig
+M:6/8
+L:1/8
+K:G
+GAB cBA|G3 D3|
+"""
+
+
+def needs(*formats: str) -> None:
+    missing = missing_tools(formats)
+    if missing:
+        pytest.skip(f"needs {', '.join(missing)}")
+
+
+def read_midi(path: Path) -> tuple[int, list[tuple[int, int, bytes]]]:
+    """Ticks per crotchet and every (tick, status, data) event; meta events have status 0xFF."""
+    data = path.read_bytes()
+    assert data[:4] == b"MThd", "not a MIDI file"
+    tracks, division = int.from_bytes(data[10:12], "big"), int.from_bytes(data[12:14], "big")
+    pos, events = 8 + int.from_bytes(data[4:8], "big"), []
+    for _ in range(tracks):
+        assert data[pos : pos + 4] == b"MTrk"
+        end, pos, tick, status = pos + 8 + int.from_bytes(data[pos + 4 : pos + 8], "big"), pos + 8, 0, 0
+        while pos < end:
+            delta, pos = _varlen(data, pos)
+            tick += delta
+            if data[pos] & 0x80:  # else running status: the previous status byte holds
+                status, pos = data[pos], pos + 1
+            if status == 0xFF:
+                kind = data[pos]
+                length, pos = _varlen(data, pos + 1)
+                events.append((tick, 0xFF, bytes([kind]) + data[pos : pos + length]))
+                pos += length
+            elif status in (0xF0, 0xF7):
+                length, pos = _varlen(data, pos)
+                pos += length
+            else:
+                size = 1 if status & 0xF0 in (0xC0, 0xD0) else 2
+                events.append((tick, status, data[pos : pos + size]))
+                pos += size
+    return division, events
+
+
+def _varlen(data: bytes, pos: int) -> tuple[int, int]:
+    value = 0
+    while True:
+        value, pos = (value << 7) | (data[pos] & 0x7F), pos + 1
+        if not data[pos - 1] & 0x80:
+            return value, pos
+
+
+def note_ons(events: list[tuple[int, int, bytes]]) -> list[tuple[int, int, bytes]]:
+    return [e for e in events if e[1] & 0xF0 == 0x90 and e[2][1] > 0]
+
+
+def tempo_at_start(events: list[tuple[int, int, bytes]]) -> int:
+    """Microseconds per crotchet in force when the first note sounds."""
+    first = note_ons(events)[0][0]
+    tempos = [e for e in events if e[1] == 0xFF and e[2][0] == 0x51 and e[0] <= first]
+    return int.from_bytes(tempos[-1][2][1:], "big")
+
+
+def read_wav(path: Path) -> tuple[np.ndarray, int]:
+    with wave.open(str(path)) as audio:
+        assert audio.getsampwidth() == 2
+        frames = np.frombuffer(audio.readframes(audio.getnframes()), dtype="<i2")
+        return frames.reshape(-1, audio.getnchannels()).astype(np.float64), audio.getframerate()
+
+
+@pytest.fixture(scope="module")
+def reel(tmp_path_factory: pytest.TempPathFactory) -> rendering.RenderResult:
+    needs("mid", "wav", "svg")
+    png = [] if missing_tools(["png"]) else ["png"]  # rsvg-convert missing skips only the PNG test
+    return render_tune(REEL, ["abc", "mid", "wav", "svg", *png], tmp_path_factory.mktemp("reel"), "reel")
+
+
+# ---------------------------------------------------------------- pure functions
+
+
+def test_beat_tempo_and_instrument_helpers():
+    assert beat_of("6/8") == Fraction(3, 8) and beat_of("C|") == Fraction(1, 2) and beat_of("3/4") == Fraction(1, 4)
+    assert tempo_field({"M": "6/8", "R": "Jig"}, None) == "Q:3/8=112"
+    assert tempo_field({"M": "C|", "Z": "id:dc-reel-7"}, None) == "Q:1/2=104"  # the lab's rhythm ids count
+    assert tempo_field({"M": "4/4", "Q": "1/4=90"}, None) is None  # the tune's own Q: wins
+    assert tempo_field({"M": "4/4", "Q": "1/4=90"}, 70) == "Q:1/2=70"  # ...unless a tempo is asked for
+    assert midi_program("Tin-Whistle") == 78 and midi_program("fiddle") == 40 and midi_program("71") == 71
+    with pytest.raises(ValueError, match="beats per minute"):
+        tempo_field({"M": "4/4"}, 0)
+    with pytest.raises(ValueError, match="unknown instrument"):
+        midi_program("theremin")
+    with pytest.raises(ValueError, match="unknown format"):
+        missing_tools(["mp3"])
+
+
+# ---------------------------------------------------------------- real renders
+
+
+def test_files_are_written_under_the_stem(reel: rendering.RenderResult):
+    assert sorted(reel.files) == sorted(["abc", "mid", "svg", "wav", *(["png"] if "png" in reel.files else [])])
+    for kind, path in reel.files.items():
+        assert path.name == f"reel.{kind}" and path.stat().st_size > 0
+    assert sorted(p.name for p in reel.files["mid"].parent.iterdir()) == sorted(p.name for p in reel.files.values())
+    assert reel.files["abc"].read_text() == REEL
+    assert reel.title == "Test Reel"
+
+
+def test_midi_plays_every_note_with_repeats_at_the_tune_tempo(reel: rendering.RenderResult):
+    division, events = read_midi(reel.files["mid"])
+    notes = note_ons(events)
+    assert len(notes) == REEL_NOTES_PLAYED
+    assert tempo_at_start(events) == 500_000  # Q:1/4=120
+    last_off = max(e[0] for e in events if e[1] & 0xF0 in (0x80, 0x90))
+    assert last_off / division * 0.5 == pytest.approx(REEL_SECONDS, rel=0.02)
+    programs = [e[2][0] for e in events if e[1] & 0xF0 == 0xC0]
+    assert programs == [40]  # the default instrument, a fiddle
+
+
+def test_wav_is_audible_and_as_long_as_the_tune(reel: rendering.RenderResult):
+    samples, rate = read_wav(reel.files["wav"])
+    assert rate == 44100
+    assert np.sqrt(np.mean(samples**2)) > 200  # silence (a lost SoundFont) is ~0
+    loud = np.nonzero(np.abs(samples).max(axis=1) > 0.01 * np.abs(samples).max())[0]
+    # The last audible sample, not the file length: FluidSynth adds a reverb tail.
+    assert loud[-1] / rate == pytest.approx(REEL_SECONDS, rel=0.2)
+    assert loud[0] / rate < 0.5
+
+
+def test_svg_has_a_staff_and_every_written_note(reel: rendering.RenderResult):
+    root = ET.parse(reel.files["svg"]).getroot()
+    assert root.tag.endswith("svg")
+    link = "{http://www.w3.org/1999/xlink}href"
+    heads = [u for u in root.iter("{http://www.w3.org/2000/svg}use") if u.get(link) in ("#hd", "#Hd", "#HD")]
+    assert len(heads) == REEL_NOTES_WRITTEN + 1  # written once, plus the crotchet of the "= 120" mark
+    staves = [p for p in root.iter("{http://www.w3.org/2000/svg}path") if p.get("d", "").count("h") == 5]
+    assert staves, "no five-line staff"
+    assert "Test Reel" in reel.files["svg"].read_text()
+
+
+def test_png_is_a_picture(reel: rendering.RenderResult):
+    needs("png")
+    header = reel.files["png"].read_bytes()[:24]
+    assert header[:8] == b"\x89PNG\r\n\x1a\n"
+    width, height = int.from_bytes(header[16:20], "big"), int.from_bytes(header[20:24], "big")
+    assert width > 600 and height > 100
+
+
+def test_tempo_and_instrument_options_reach_the_midi(tmp_path: Path):
+    needs("mid")
+    options = RenderOptions(tempo=90, instrument="tin whistle")
+    _, events = read_midi(render_tune(REEL, ["mid"], tmp_path, "fast", options).files["mid"])
+    assert tempo_at_start(events) == 333_333  # 90 minims a minute = 180 crotchets
+    assert [e[2][0] for e in events if e[1] & 0xF0 == 0xC0] == [78]
+    _, events = read_midi(render_tune(JIG, ["mid"], tmp_path, "jig").files["mid"])
+    assert tempo_at_start(events) == 60_000_000 // 168  # the jig default: 112 dotted crotchets = 168 crotchets
+
+
+# ---------------------------------------------------------------- failures
+
+
+@pytest.mark.parametrize("text", ["X:1\nT:No key\nM:4/4\nABcd|\n", "hello, this is not music\n\x00\x01"])
+def test_text_that_is_not_a_tune_fails_cleanly(tmp_path: Path, text: str):
+    needs("mid", "svg")
+    with pytest.raises(RenderError, match=r"^broken: no K: \(key\) field"):
+        render_tune(text, ["mid", "svg"], tmp_path / "out", "broken")
+    assert not (tmp_path / "out").exists() or not list((tmp_path / "out").iterdir())
+
+
+def test_a_failing_tool_leaves_no_partial_files(tmp_path: Path):
+    needs("mid", "wav")
+    if not rendering.shutil.which("fluidsynth"):
+        pytest.skip("needs fluidsynth")
+    junk = tmp_path / "junk.sf2"
+    junk.write_bytes(b"not a soundfont")
+    out = tmp_path / "out"
+    # The MIDI renders first, then FluidSynth rejects the SoundFont: neither file may stay.
+    with pytest.raises(RenderError, match=r"^reel: fluidsynth wrote no WAV: .*SoundFont"):
+        render_tune(REEL, ["mid", "wav"], out, "reel", RenderOptions(soundfont=junk))
+    assert list(out.iterdir()) == []
+
+
+def test_tool_messages_point_at_lines_of_the_file(tmp_path: Path):
+    needs("mid")
+    text = "X:5\nT:Bad chord\nM:4/4\nL:1/8\nK:D\nAB]c d4|\n"
+    result = render_tune(text, ["mid"], tmp_path, "bad", first_line=10)
+    assert result.files["mid"].is_file()  # abc2midi skips the bad symbol and still writes
+    assert any(w.startswith("abc2midi: line 15: Error:") for w in result.warnings), result.warnings
+
+
+def test_missing_tools_name_the_debian_package(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    monkeypatch.setenv("PATH", str(tmp_path))  # an empty PATH: no tool is installed
+    assert missing_tools(["mid", "wav", "svg", "png"]) == ["abc2midi", "fluidsynth", "abcm2ps", "rsvg-convert"]
+    assert missing_tools(["abc"]) == []
+    with pytest.raises(ToolMissing, match=r"abc2midi not found: install it with `apt-get install abcmidi`"):
+        render_tune(REEL, ["mid"], tmp_path / "out", "reel")
+    with pytest.raises(ToolMissing, match=r"rsvg-convert .*`apt-get install librsvg2-bin`"):
+        render_tunebook(tmp_path / "none.abc", ["png"], tmp_path / "out")
+    assert not (tmp_path / "out").exists()
+
+
+# ---------------------------------------------------------------- tune books and playback
+
+
+def test_tunebook_goes_on_past_a_broken_tune(tmp_path: Path):
+    needs("mid")
+    book = tmp_path / "book.abc"
+    book.write_text(f"% a tune book\n\n{REEL}\nX:2\nT:Broken\nABC|\n\n{JIG}")
+    results = render_tunebook(book, ["mid"], tmp_path / "out", options=RenderOptions(tempo=100))
+    assert [(r.number, r.ok) for r in results] == [(1, True), (2, False), (3, True)]
+    assert results[0].files["mid"].name == "book-001-test-reel.mid"
+    assert results[1].error == "book-002-broken: no K: (key) field, so this is not an ABC tune"
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["book-001-test-reel.mid", "book-003-test-jig.mid"]
+    chosen = render_tunebook(book, ["abc"], tmp_path / "one", tunes=[3, 9])
+    assert chosen[0].files["abc"].read_text() == JIG
+    assert chosen[1].error == "book.abc: no tune 9 (it has 3)"
+    assert render_tunebook(book, ["abc"], tmp_path / "none", tunes=[]) == []
+
+
+def test_play_without_an_audio_device_writes_the_wav(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    needs("wav")
+    book = tmp_path / "jig.abc"
+    book.write_text(JIG)
+    monkeypatch.setattr(rendering, "audio_player", lambda: None)
+    wav, played = rendering.play(book)
+    assert not played and wav == tmp_path / "jig-001-test-jig.wav" and rendering.wav_seconds(wav) > 2
+    monkeypatch.setattr(rendering, "audio_player", lambda: [sys.executable, "-c", "pass"])  # plays nothing
+    assert rendering.play(wav) == (wav, True)
