@@ -50,3 +50,14 @@ def test_generate_without_a_model_says_how_to_train(tmp_path, monkeypatch):
 def test_format_needs_out(tiny_run):
     with pytest.raises(SystemExit):
         main(["generate", "--model", str(tiny_run), "--format", "mid"])
+
+
+def test_check_prints_a_table_and_the_broken_tunes(capsys, tmp_path):
+    book = tmp_path / "book.abc"
+    book.write_text("X:1\nT:Good\nM:2/4\nL:1/8\nK:D\nABcd|efga|\n\n"
+                    "X:2\nT:Short bar\nM:2/4\nL:1/8\nK:D\nABcd|efg|ABcd|\n")
+    assert main(["check", str(book), "--json", str(tmp_path / "r.json")]) == 0
+    out = capsys.readouterr().out
+    assert "tune 2 'Short bar'" in out and "tune 1 " not in out
+    assert "every bar the right length" in out and "50.0%" in out
+    assert len(json.loads((tmp_path / "r.json").read_text())) == 2

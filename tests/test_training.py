@@ -86,3 +86,12 @@ def test_read_only_output_fails_before_training(tmp_path):
     tmp_path.chmod(0o500)
     with pytest.raises(TrainingError, match="cannot write checkpoints here"):
         Trainer(tmp_path / "run", _split(), _preset(10), log=lambda _: None)
+
+
+def test_stops_when_validation_stops_improving(tmp_path, monkeypatch):
+    scores = iter([2.0, 1.5, 1.6, 1.7, 1.8, 1.9])
+    monkeypatch.setattr("tunesmith.training.bits_per_char", lambda *args: next(scores))
+    trainer = Trainer(tmp_path, _split(), _preset(60, patience=2), log=lambda _: None)
+    trainer.run(False)
+    assert trainer.state.step == 40  # best at step 20, then two evaluations without a better one
+    assert trainer.state.best_valid_bpc == 1.5

@@ -191,6 +191,79 @@ def _add_render_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--instrument", default="fiddle", help="fiddle, whistle, flute, accordion, piano ...")
 
 
+# -- check and evaluate ----------------------------------------------------------
+
+RATE_ROWS = [
+    ("tunes", "tunes", "{:.0f}"),
+    ("has_x_m_k", "X:, M:, K: present", "{:.1%}"),
+    ("syntax_ok", "syntax ok (abc2midi, no Error)", "{:.1%}"),
+    ("metre_ok", "every bar the right length", "{:.1%}"),
+    ("mean_bars_correct", "bars of the right length", "{:.1%}"),
+    ("aabb", "AABB with 8-bar parts", "{:.1%}"),
+    ("mean_in_key", "notes in the key of K:", "{:.1%}"),
+    ("mean_pitch_range", "pitch range (semitones)", "{:.1f}"),
+    ("copied", "copies >= 4 bars of a training tune", "{:.1%}"),
+    ("ended_at_end_marker", "ended at </s> (not the length cap)", "{:.1%}"),
+]
+
+
+def rate_table(columns: dict[str, dict]) -> str:
+    """A plain-text table: one row per rate, one column per set of tunes."""
+    names = list(columns)
+    lines = [f"{'':38}" + "".join(f"{name:>16}" for name in names)]
+    for key, label, form in RATE_ROWS:
+        if not any(key in col for col in columns.values()):
+            continue
+        cells = [form.format(col[key]) if key in col else "-" for col in columns.values()]
+        lines.append(f"{label:38}" + "".join(f"{cell:>16}" for cell in cells))
+    return "\n".join(lines)
+
+
+def cmd_check(args: argparse.Namespace) -> int:
+    from dataclasses import asdict
+
+    from tunesmith.quality import NoveltyIndex, check_tunebook, summarise
+
+    index = None
+    if args.against:
+        from tunesmith.corpus import load_corpus
+
+        index = NoveltyIndex(t.text for t in load_corpus(args.against).tunes)
+    reports = check_tunebook(Path(args.file), use_music21=args.music21, index=index)
+    for number, report in enumerate(reports, start=1):
+        wrong = ", ".join(f"bar {w.index}" for w in report.wrong_bars[:4])
+        if not (report.syntax_ok and report.metre_ok):
+            reason = "; ".join(report.abc2midi_messages[:2] or report.problems[:2]) or f"wrong length: {wrong}"
+            print(f"tune {number} {report.title!r}: {reason}")
+    print(rate_table({Path(args.file).name: summarise(reports) | {"has_x_m_k": _share(reports)}}))
+    if args.json:
+        Path(args.json).write_text(json.dumps([asdict(r) for r in reports], indent=1))
+    return 0
+
+
+def _share(reports: list) -> float:
+    return sum(not r.missing_fields for r in reports) / max(len(reports), 1)
+
+
+def cmd_evaluate(args: argparse.Namespace) -> int:
+    from tunesmith.checkpoint import load_model
+    from tunesmith.evaluation import evaluate_model
+
+    run = _resolve_model(args.model)
+    result = evaluate_model(load_model(run), args.data, args.samples, args.temperature, args.seed)
+    where = "held-out split" if result["own_split"] else "data not used in training"
+    print(f"{run}: {result['heldout_bpc']:.3f} bits per character on {result['heldout_tunes']} tunes ({where})")
+    print(rate_table({"generated": result["generated"], "held-out real": result["reference"]}))
+    print(f"timings (s): {result['timings_s']}")
+    if args.json:
+        Path(args.json).write_text(json.dumps(result, indent=1))
+    if args.report:
+        from tunesmith.evaluation import write_report
+
+        print(f"report: {write_report(result, Path(args.report), rate_table)}")
+    return 0
+
+
 # -- demo -------------------------------------------------------------------------
 
 
@@ -278,6 +351,23 @@ def build_parser() -> argparse.ArgumentParser:
     pl.add_argument("--tune", type=int, default=1, help="the Nth tune of the file")
     _add_render_options(pl)
     pl.set_defaults(func=cmd_play)
+
+    chk = sub.add_parser("check", help="check the tunes of a tune book: syntax, metre, form", formatter_class=fmt)
+    chk.add_argument("file", help="an .abc tune book")
+    chk.add_argument("--music21", action="store_true", help="also parse every tune with music21 (slow)")
+    chk.add_argument("--against", nargs="+", help="DATA to look for copied bars in")
+    chk.add_argument("--json", help="write every tune's record here")
+    chk.set_defaults(func=cmd_check)
+
+    ev = sub.add_parser("evaluate", help="held-out bpc and tune checks, generated vs real", formatter_class=fmt)
+    ev.add_argument("--model", help="run directory (default: the newest under ./runs)")
+    ev.add_argument("--data", nargs="+", help="tunes to score (default: the run's own held-out split)")
+    ev.add_argument("--samples", type=int, default=200, help="tunes to generate and check")
+    ev.add_argument("--temperature", type=float, default=1.0)
+    ev.add_argument("--seed", type=int, default=0)
+    ev.add_argument("--json", help="write every figure here")
+    ev.add_argument("--report", help="folder for a Markdown report with plots")
+    ev.set_defaults(func=cmd_evaluate)
 
     demo = sub.add_parser("demo", help="train briefly on O'Neill's (or reuse), then write 8 tunes", formatter_class=fmt)
     demo.add_argument("--data", default="oneills")

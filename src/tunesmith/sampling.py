@@ -145,44 +145,46 @@ def sample_tunes(
     for follower in followers:
         for char in prefix:
             follower.advance(char)
-    texts = [prefix] * num
+    in_script = {tune for tune in range(num) if not followers[tune].done}
+    # written[t] holds tune t's characters; a row of -1 is text not yet written.
+    written = torch.full((num, settings.max_chars), -1, dtype=torch.long)
+    written[:, : len(prefix)] = torch.tensor(vocab.encode(prefix), dtype=torch.long)
+    lengths = torch.full((num,), len(prefix), dtype=torch.long)
+    finished = torch.zeros(num, dtype=torch.bool)
     # Every tune starts with the same forced text, so it is read once for the whole batch.
-    start = torch.tensor([[vocab.bos, *vocab.encode(prefix)]] * num)
-    logits, state = network(start)
+    logits, state = network(torch.tensor([[vocab.bos, *vocab.encode(prefix)]] * num))
     logits = logits[:, -1]  # (B, vocab)
-    active = list(range(num))  # which tunes each row of the batch belongs to
-    finished = [False] * num
-    banned = torch.tensor([vocab.bos, vocab.unk])
-    while active:
+    active = torch.arange(num)  # which tune each row of the batch belongs to
+    banned = [vocab.bos, vocab.unk]
+    while len(active):
         logits[:, banned] = float("-inf")
-        for row, tune in enumerate(active):
-            if not followers[tune].done:  # no </s> before the header and prime are written
-                logits[row, vocab.eos] = float("-inf")
+        scripted = [row for row, tune in enumerate(active.tolist()) if tune in in_script] if in_script else []
+        if scripted:  # no </s> before the header and prime are written
+            logits[scripted, vocab.eos] = float("-inf")
         probs = torch.softmax(filter_logits(logits, settings), dim=-1)
         chosen = torch.multinomial(probs, 1, generator=generator).squeeze(1)
-        keep, next_ids = [], []
-        for row, tune in enumerate(active):
-            forced = followers[tune].forced()
-            token = vocab.index[forced] if forced is not None else int(chosen[row])
-            if token == vocab.eos:
-                finished[tune] = True
-                continue
-            char = vocab.tokens[token]
-            texts[tune] += char
-            followers[tune].advance(char)
-            if len(texts[tune]) >= settings.max_chars:
-                continue
-            keep.append(row)
-            next_ids.append(token)
-        if len(keep) < len(active):
-            index = torch.tensor(keep, dtype=torch.long)
+        for row in scripted:
+            follower = followers[int(active[row])]
+            forced = follower.forced()
+            if forced is not None:
+                chosen[row] = vocab.index[forced]
+            follower.advance(vocab.tokens[int(chosen[row])])
+            if follower.done:
+                in_script.discard(int(active[row]))
+        written[active, lengths[active]] = chosen
+        lengths[active] += 1
+        ended = chosen == vocab.eos
+        finished[active[ended]] = True
+        keep = ~ended & (lengths[active] < settings.max_chars)
+        if not keep.all():
+            index = keep.nonzero().squeeze(1)
             state = network.select_state(state, index)
-            active = [active[row] for row in keep]
-        if not active:
-            break
-        logits, state = network(torch.tensor(next_ids)[:, None], state)
-        logits = logits[:, -1]
-    return [Sample(text, done) for text, done in zip(texts, finished)]
+            active, chosen = active[index], chosen[index]
+        if len(active):
+            logits, state = network(chosen[:, None], state)
+            logits = logits[:, -1]
+    texts = [vocab.decode(row.tolist()) for row in written]
+    return [Sample(text, bool(done)) for text, done in zip(texts, finished)]
 
 
 def generate(
