@@ -266,3 +266,10 @@ def test_play_without_an_audio_device_writes_the_wav(tmp_path: Path, monkeypatch
     assert not played and wav == tmp_path / "jig-001-test-jig.wav" and rendering.wav_seconds(wav) > 2
     monkeypatch.setattr(rendering, "audio_player", lambda: [sys.executable, "-c", "pass"])  # plays nothing
     assert rendering.play(wav) == (wav, True)
+
+
+def test_comment_lines_before_x_are_kept_out_of_the_way(tmp_path):
+    needs("mid")
+    text = "% made by tunesmith generate, seed 4\nX:1\nT:Commented\nM:2/4\nL:1/8\nK:D\nABcd|efga|\n"
+    result = render_tune(text, ["mid"], tmp_path, "commented")
+    assert result.files["mid"].stat().st_size > 0

@@ -249,7 +249,8 @@ def _prepare(abc_text: str, first_line: int, extra: list[str]) -> tuple[str, lis
     """Tune text for a tool: X: first, extra lines after K:; and each line's original number."""
     lines = abc_text.strip("\n").split("\n")
     origin: list[int | None] = list(range(first_line, first_line + len(lines)))
-    if not lines[0].startswith("X:"):
+    first = next((line for line in lines if not line.startswith("%")), "")
+    if not first.startswith("X:"):  # comment lines may stand before X:
         lines, origin = ["X:1"] + lines, [None] + origin  # abc2midi and abcm2ps need X:
     at = next(i for i, line in enumerate(lines) if line.startswith("K:")) + 1
     lines[at:at] = extra
