@@ -219,23 +219,33 @@ def rate_table(columns: dict[str, dict]) -> str:
     return "\n".join(lines)
 
 
+def _problem(report) -> str:
+    """One line on why a tune failed the checks."""
+    if not report.syntax_ok:
+        errors = [m for m in report.abc2midi_messages if "Error" in m]
+        missing = [f"no {f}:" for f in report.missing_fields]
+        return "; ".join((missing + errors + list(report.problems))[:3])
+    wrong = report.wrong_bars[:3]
+    return "bar lengths: " + ", ".join(f"bar {w.index} is {w.found} not {w.expected}" for w in wrong)
+
+
 def cmd_check(args: argparse.Namespace) -> int:
     from dataclasses import asdict
 
+    from tunesmith.corpus import load_corpus, resolve_files
     from tunesmith.quality import NoveltyIndex, check_tunebook, summarise
 
-    index = None
-    if args.against:
-        from tunesmith.corpus import load_corpus
-
-        index = NoveltyIndex(t.text for t in load_corpus(args.against).tunes)
-    reports = check_tunebook(Path(args.file), use_music21=args.music21, index=index)
-    for number, report in enumerate(reports, start=1):
-        wrong = ", ".join(f"bar {w.index}" for w in report.wrong_bars[:4])
-        if not (report.syntax_ok and report.metre_ok):
-            reason = "; ".join(report.abc2midi_messages[:2] or report.problems[:2]) or f"wrong length: {wrong}"
-            print(f"tune {number} {report.title!r}: {reason}")
-    print(rate_table({Path(args.file).name: summarise(reports) | {"has_x_m_k": _share(reports)}}))
+    index = NoveltyIndex(t.text for t in load_corpus(args.against).tunes) if args.against else None
+    started, reports = time.perf_counter(), []
+    for path in [p for data in args.data for p in resolve_files(data)]:
+        book = check_tunebook(path, use_music21=args.music21, index=index)
+        for number, report in enumerate(book, start=1):
+            if not (report.syntax_ok and report.metre_ok) and not args.quiet:
+                print(f"{path}: tune {number} {report.title!r}: {_problem(report)}")
+        reports += book
+    label = " ".join(Path(d).name for d in args.data)[:30]
+    print(rate_table({label: summarise(reports) | {"has_x_m_k": _share(reports)}}))
+    print(f"{len(reports)} tunes checked in {time.perf_counter() - started:.1f}s", file=sys.stderr)
     if args.json:
         Path(args.json).write_text(json.dumps([asdict(r) for r in reports], indent=1))
     return 0
@@ -353,7 +363,8 @@ def build_parser() -> argparse.ArgumentParser:
     pl.set_defaults(func=cmd_play)
 
     chk = sub.add_parser("check", help="check the tunes of a tune book: syntax, metre, form", formatter_class=fmt)
-    chk.add_argument("file", help="an .abc tune book")
+    chk.add_argument("data", nargs="+", help="an .abc file, a folder of them, or a named corpus")
+    chk.add_argument("--quiet", action="store_true", help="only the table, not each failing tune")
     chk.add_argument("--music21", action="store_true", help="also parse every tune with music21 (slow)")
     chk.add_argument("--against", nargs="+", help="DATA to look for copied bars in")
     chk.add_argument("--json", help="write every tune's record here")

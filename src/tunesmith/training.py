@@ -251,7 +251,8 @@ class Trainer:
         from tqdm import tqdm
 
         if self.config.max_minutes:
-            return tqdm(total=round(60 * self.config.max_minutes), unit="s", initial=round(self.state.train_seconds))
+            return tqdm(total=round(60 * self.config.max_minutes), initial=int(self.state.train_seconds),
+                        bar_format="{l_bar}{bar}| {n}/{total} s of training [{elapsed}{postfix}]")
         return tqdm(total=self.config.max_steps, unit="step", initial=self.state.step)
 
     def _advance_bar(self, bar, loss: float) -> None:
