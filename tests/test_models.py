@@ -31,5 +31,5 @@ def test_select_state_keeps_rows():
 
 
 def test_unknown_kind():
-    with pytest.raises(ValueError, match="unknown model kind 'gru'"):
-        build_model("gru", {"vocab_size": 5})
+    with pytest.raises(ValueError, match="unknown model kind 'mamba'"):
+        build_model("mamba", {"vocab_size": 5})

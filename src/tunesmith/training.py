@@ -77,6 +77,30 @@ PRESETS = {
         TrainConfig(batch_size=32, seq_length=128, learning_rate=4e-3, weight_decay=0.1, max_steps=4000,
                     patience=5),
     ),
+    # The lecture's model family at the size of `small`, for side-by-side comparisons.
+    "gru-small": Preset(
+        "a GRU the size of 'small'",
+        {"embed_dim": 64, "hidden_size": 512, "num_layers": 1, "dropout": 0.5},
+        TrainConfig(batch_size=32, seq_length=128, learning_rate=4e-3, weight_decay=0.1, max_steps=4000,
+                    patience=5),
+        kind="gru",
+    ),
+    "rnn-small": Preset(
+        "the lecture's vanilla RNN cell, written out from its equations",
+        {"embed_dim": 64, "hidden_size": 512, "num_layers": 1, "dropout": 0.5},
+        # A plain tanh recurrence explodes more easily: lower rate, clipping stays on.
+        TrainConfig(batch_size=32, seq_length=128, learning_rate=2e-3, weight_decay=0.1, max_steps=4000,
+                    patience=5),
+        kind="rnn",
+    ),
+    "transformer-small": Preset(
+        "a decoder-only Transformer (4 layers, 192 wide) with a key/value cache",
+        {"embed_dim": 192, "num_layers": 4, "num_heads": 4, "context_length": 512, "dropout": 0.1},
+        # Windows as long as the context, so every position the sampler uses is trained.
+        TrainConfig(batch_size=8, seq_length=512, learning_rate=1e-3, warmup_steps=200, weight_decay=0.1,
+                    max_steps=4000, patience=5),
+        kind="transformer",
+    ),
     # For tests and smoke runs: trains in seconds.
     "tiny": Preset(
         "a few seconds of training, for tests",

@@ -10,10 +10,16 @@ from dataclasses import asdict
 
 from torch import nn
 
+from tunesmith.models.gru import GRUConfig, GRULanguageModel
 from tunesmith.models.lstm import LSTMConfig, LSTMLanguageModel
+from tunesmith.models.rnn import RNNConfig, RNNLanguageModel
+from tunesmith.models.transformer import KVCache, TransformerConfig, TransformerLanguageModel
 
 MODEL_KINDS: dict[str, tuple[type, type[nn.Module]]] = {
     "lstm": (LSTMConfig, LSTMLanguageModel),
+    "gru": (GRUConfig, GRULanguageModel),
+    "rnn": (RNNConfig, RNNLanguageModel),
+    "transformer": (TransformerConfig, TransformerLanguageModel),
 }
 
 
@@ -40,4 +46,17 @@ def count_parameters(model: nn.Module) -> int:
     return sum(p.numel() for p in model.parameters())
 
 
-__all__ = ["MODEL_KINDS", "LSTMConfig", "LSTMLanguageModel", "build_model", "count_parameters"]
+__all__ = [
+    "MODEL_KINDS",
+    "GRUConfig",
+    "GRULanguageModel",
+    "KVCache",
+    "LSTMConfig",
+    "LSTMLanguageModel",
+    "RNNConfig",
+    "RNNLanguageModel",
+    "TransformerConfig",
+    "TransformerLanguageModel",
+    "build_model",
+    "count_parameters",
+]
