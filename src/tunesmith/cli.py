@@ -110,9 +110,10 @@ def cmd_generate(args: argparse.Namespace) -> int:
         prime=args.prime.replace("\\n", "\n"), settings=settings, seed=args.seed,
     )
     seconds = time.perf_counter() - started
-    provenance = (f"tunesmith generate --model {run} --seed {args.seed} --temperature {args.temperature}"
-                  f"{f' --key {args.key}' if args.key else ''}{f' --meter {args.meter}' if args.meter else ''}"
-                  f"{f' --rhythm {args.rhythm}' if args.rhythm else ''}")
+    options = {"model": run, "seed": args.seed, "temperature": args.temperature, "top-k": args.top_k,
+               "top-p": args.top_p, "key": args.key, "meter": args.meter, "rhythm": args.rhythm,
+               "prime": repr(args.prime) if args.prime else None}
+    provenance = "tunesmith generate " + " ".join(f"--{k} {v}" for k, v in options.items() if v is not None)
     paths = write_tunes([s.text for s in samples], Path(args.out) if args.out else None, provenance)
     extra = [f for f in args.format if f != "abc"]
     if extra:

@@ -22,11 +22,13 @@ class LSTMConfig:
 class LSTMLanguageModel(nn.Module):
     """Logits for every position and the recurrent state, so sampling can carry it on."""
 
+    recurrent_layer: type[nn.Module] = nn.LSTM  # the GRU model swaps this and nothing else
+
     def __init__(self, config: LSTMConfig):
         super().__init__()
         self.config = config
         self.embed = nn.Embedding(config.vocab_size, config.embed_dim)
-        self.lstm = nn.LSTM(
+        self.rnn = self.recurrent_layer(
             config.embed_dim,
             config.hidden_size,
             num_layers=config.num_layers,
@@ -40,7 +42,7 @@ class LSTMLanguageModel(nn.Module):
         self, idx: torch.Tensor, state: LSTMState | None = None
     ) -> tuple[torch.Tensor, LSTMState]:
         x = self.embed(idx)  # (B, T, embed_dim)
-        out, state = self.lstm(x, state)  # (B, T, hidden_size)
+        out, state = self.rnn(x, state)  # (B, T, hidden_size)
         logits = self.head(self.drop(out))  # (B, T, vocab_size)
         return logits, state
 
