@@ -33,7 +33,7 @@ def build_model(kind: str, config: dict) -> nn.Module:
 
 def model_kind(model: nn.Module) -> str:
     for kind, (_, model_class) in MODEL_KINDS.items():
-        if isinstance(model, model_class):
+        if type(model) is model_class:  # exact: GRULanguageModel subclasses the LSTM
             return kind
     raise ValueError(f"{type(model).__name__} is not a registered model")
 
