@@ -30,7 +30,7 @@ def test_heldout_is_the_runs_own_split(tiny_model, oneills_split):
     assert not own and len(other) > 1000
 
 
-def test_evaluate_generated_beside_reference(tiny_model, tmp_path):
+def test_evaluate_generated_beside_reference(tiny_model, tiny_run, tmp_path):
     pytest.importorskip("tunesmith.quality")
     result = evaluate_model(tiny_model, samples=6, seed=1)
     assert result["heldout_bpc"] < math.log2(len(tiny_model.vocab))
@@ -38,6 +38,6 @@ def test_evaluate_generated_beside_reference(tiny_model, tmp_path):
         assert result[side]["tunes"] == 6
         assert 0 <= result[side]["metre_ok"] <= 1
     assert result["reference"]["has_x_m_k"] >= result["generated"]["has_x_m_k"] - 1
-    report = write_report(result, tmp_path, lambda columns: "table")
-    assert "Held-out bits per character" in report.read_text()
+    report = write_report(result, tmp_path, lambda columns: "table", tiny_run)
+    assert "Held-out bits per character" in report.read_text() and "![loss.png](loss.png)" in report.read_text()
     assert (tmp_path / "bars_correct.png").stat().st_size > 1000

@@ -271,7 +271,7 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     if args.report:
         from tunesmith.evaluation import write_report
 
-        print(f"report: {write_report(result, Path(args.report), rate_table)}")
+        print(f"report: {write_report(result, Path(args.report), rate_table, run)}")
     return 0
 
 

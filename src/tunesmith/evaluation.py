@@ -170,10 +170,18 @@ def _distributions(result: dict, folder: Path, plt) -> list[str]:
     return names
 
 
-def write_report(result: dict, folder: Path, table: Callable[[dict], str]) -> Path:
-    """report.md with the rate table, held-out bpc, plots and the most copied tunes."""
+def write_report(result: dict, folder: Path, table: Callable[[dict], str], run_dir: Path | None = None) -> Path:
+    """report.md with the rate table, held-out bpc, plots and the most copied tunes.
+
+    With run_dir, the run's training curve (train and validation bpc by step) comes too.
+    """
+    import shutil
+
     folder.mkdir(parents=True, exist_ok=True)
     plots = _histograms(result, folder)
+    if run_dir is not None and (run_dir / "loss.png").is_file():
+        shutil.copyfile(run_dir / "loss.png", folder / "loss.png")
+        plots.insert(0, "loss.png")
     copied = sorted(zip(result["reports"], result["tunes"]), key=lambda pair: -(pair[0]["longest_copy"] or 0))
     where = "the run's own held-out split" if result["own_split"] else "data not used in training"
     lines = [
