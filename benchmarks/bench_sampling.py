@@ -10,11 +10,11 @@ forward call per character).
 from __future__ import annotations
 
 import argparse
-import json
 import time
 
 import torch
 
+from benchmarks.common import report
 from tunesmith.checkpoint import load_model
 from tunesmith.sampling import SamplingSettings, sample_tunes
 
@@ -52,10 +52,7 @@ def main() -> None:
         "finished_batched": sum(s.finished for s in batched),
         "finished_sequential": sum(s.finished for s in single),
     }
-    print(json.dumps(figures, indent=2))
-    if args.json:
-        with open(args.json, "w") as handle:
-            json.dump(figures, handle, indent=2)
+    report(figures, args.json)
 
 
 if __name__ == "__main__":

@@ -13,7 +13,6 @@ by it to give the share of peak.
 from __future__ import annotations
 
 import argparse
-import json
 import tempfile
 import time
 from pathlib import Path
@@ -22,6 +21,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from benchmarks.common import report
 from tunesmith.batching import concatenate, random_windows
 from tunesmith.corpus import load_corpus, split_by_tune
 from tunesmith.training import PRESETS, Trainer
@@ -121,10 +121,7 @@ def main() -> None:
     figures = {"matmul_peak_gflops": round(peak, 1), "threads": torch.get_num_threads(), "steps": args.steps,
                "reference_first_last_chars_per_s": [round(first_reference), round(last_reference)],
                "rows": rows}
-    print(json.dumps(figures, indent=2))
-    if args.json:
-        with open(args.json, "w") as handle:
-            json.dump(figures, handle, indent=2)
+    report(figures, args.json)
 
 
 if __name__ == "__main__":
