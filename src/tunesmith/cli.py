@@ -58,7 +58,7 @@ def cmd_train(args: argparse.Namespace) -> int:
 
     final = train(
         args.data, args.out, args.preset, steps=args.steps, minutes=args.minutes,
-        seed=args.seed, resume=args.resume, show_progress=not args.quiet,
+        seed=args.seed, resume=args.resume, show_progress=not args.quiet, diagnostics=args.diagnostics,
     )
     print(json.dumps(final))
     print(f"model written to {args.out}/model.safetensors; try: tunesmith generate --model {args.out}")
@@ -275,6 +275,23 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_plot(args: argparse.Namespace) -> int:
+    from tunesmith.diagnostics import plot_diagnostics
+    from tunesmith.training import plot_losses
+
+    run = Path(args.run)
+    metrics = run / "metrics.jsonl"
+    if not metrics.is_file():
+        raise FileNotFoundError(f"{run}: no metrics.jsonl here; is it a run directory?")
+    plot_losses(run)
+    print(f"wrote {run / 'loss.png'}")
+    records = [json.loads(line) for line in metrics.read_text().splitlines()]
+    if any("grad_reach" in r for r in records):
+        plot_diagnostics(records, run / "gradients.png")
+        print(f"wrote {run / 'gradients.png'}")
+    return 0
+
+
 # -- demo -------------------------------------------------------------------------
 
 
@@ -328,6 +345,8 @@ def build_parser() -> argparse.ArgumentParser:
     tr.add_argument("--seed", type=int, default=0)
     tr.add_argument("--resume", action="store_true", help="go on from RUN_DIR/last.safetensors")
     tr.add_argument("--quiet", action="store_true", help="no progress bar")
+    tr.add_argument("--diagnostics", action="store_true",
+                    help="log gradient reach and per-layer gradient norms; draw them with `tunesmith plot`")
     tr.set_defaults(func=cmd_train)
 
     gen = sub.add_parser("generate", help="write new tunes", formatter_class=fmt)
@@ -380,6 +399,10 @@ def build_parser() -> argparse.ArgumentParser:
     ev.add_argument("--json", help="write every figure here")
     ev.add_argument("--report", help="folder for a Markdown report with plots")
     ev.set_defaults(func=cmd_evaluate)
+
+    plot = sub.add_parser("plot", help="draw a run's curves: loss.png, and gradients.png with --diagnostics")
+    plot.add_argument("run", help="run directory")
+    plot.set_defaults(func=cmd_plot)
 
     demo = sub.add_parser("demo", help="train briefly on O'Neill's (or reuse), then write 8 tunes", formatter_class=fmt)
     demo.add_argument("--data", default="oneills")

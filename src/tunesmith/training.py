@@ -24,6 +24,7 @@ from tunesmith.checkpoint import (
     save_last,
 )
 from tunesmith.corpus import Split
+from tunesmith.diagnostics import gradient_norms, gradient_reach
 from tunesmith.evaluation import bits_per_char
 from tunesmith.models import build_model, count_parameters
 from tunesmith.vocab import CharVocab
@@ -43,6 +44,7 @@ class TrainConfig:
     max_minutes: float | None = None  # training time, not counting evaluation
     eval_interval: int = 100
     patience: int | None = None  # stop after this many evaluations without a better validation bpc
+    diagnostics: bool = False  # log gradient reach and per-layer gradient norms at each evaluation
     seed: int = 0
 
 
@@ -166,6 +168,7 @@ class Trainer:
         )
         self.batch_rng = torch.Generator().manual_seed(self.config.seed)
         self.stream = concatenate([self.vocab.encode_tune(t) for t in self.train_texts])
+        self.grad_norms: dict[str, float] = {}
         if resume:
             self._resume()
         if not (self.config.max_steps or self.config.max_minutes):
@@ -227,6 +230,8 @@ class Trainer:
         loss = F.cross_entropy(logits.flatten(0, 1), y.flatten())
         self.optimizer.zero_grad(set_to_none=True)
         loss.backward()
+        if self.config.diagnostics:  # every step, so the evaluation, whenever it falls, sees the latest
+            self.grad_norms = gradient_norms(self.network)
         if self.config.grad_clip:
             torch.nn.utils.clip_grad_norm_(self.network.parameters(), self.config.grad_clip)
         self.optimizer.step()
@@ -302,6 +307,9 @@ class Trainer:
             "train_bpc": round(train_bpc, 4),
             "valid_bpc": round(valid_bpc, 4),
         }
+        if self.config.diagnostics:
+            record["grad_reach"] = gradient_reach(self.network, self.probe_windows())
+            record["grad_norms"] = self.grad_norms
         with open(self.run_dir / "metrics.jsonl", "a") as handle:
             handle.write(json.dumps(record) + "\n")
         if valid_bpc < self.state.best_valid_bpc:
@@ -313,6 +321,12 @@ class Trainer:
         save_last(self.run_dir, self.network, self.optimizer, rng, self.meta(metrics=record))
         plot_losses(self.run_dir)
         return record
+
+    def probe_windows(self, batch: int = 8, length: int = 100) -> torch.Tensor:
+        """The same validation windows at every evaluation, so gradient curves compare."""
+        stream = concatenate([self.vocab.encode_tune(t, strict=False) for t in self.valid_texts])
+        length = min(length, len(stream) - 2)
+        return random_windows(stream, batch, length, torch.Generator().manual_seed(0))[0]
 
     def finish(self) -> dict:
         """Score the best checkpoint once on the test tunes and mark the run finished."""
@@ -367,6 +381,7 @@ def train(
     seed: int = 0,
     split_seed: int = 0,
     resume: bool = False,
+    diagnostics: bool = False,
     show_progress: bool = True,
     log: Callable[[str], None] = print,
 ) -> dict:
@@ -380,7 +395,7 @@ def train(
     if preset not in PRESETS:
         raise TrainingError(f"unknown preset {preset!r}; choose from {', '.join(PRESETS)}")
     chosen = PRESETS[preset]
-    config = replace(chosen.train, seed=seed)
+    config = replace(chosen.train, seed=seed, diagnostics=diagnostics)
     if steps is not None or minutes is not None:
         config = replace(config, max_steps=steps, max_minutes=minutes)
     corpus = load_corpus(data)
