@@ -234,7 +234,8 @@ def cmd_check(args: argparse.Namespace) -> int:
     from dataclasses import asdict
 
     from tunesmith.corpus import load_corpus, resolve_files
-    from tunesmith.quality import NoveltyIndex, check_tunebook, summarise
+    from tunesmith.evaluation import rates
+    from tunesmith.quality import NoveltyIndex, check_tunebook
 
     index = NoveltyIndex(t.text for t in load_corpus(args.against).tunes) if args.against else None
     started, reports = time.perf_counter(), []
@@ -245,15 +246,11 @@ def cmd_check(args: argparse.Namespace) -> int:
                 print(f"{path}: tune {number} {report.title!r}: {_problem(report)}")
         reports += book
     label = " ".join(Path(d).name for d in args.data)[:30]
-    print(rate_table({label: summarise(reports) | {"has_x_m_k": _share(reports)}}))
+    print(rate_table({label: rates(reports)}))
     print(f"{len(reports)} tunes checked in {time.perf_counter() - started:.1f}s", file=sys.stderr)
     if args.json:
         Path(args.json).write_text(json.dumps([asdict(r) for r in reports], indent=1))
     return 0
-
-
-def _share(reports: list) -> float:
-    return sum(not r.missing_fields for r in reports) / max(len(reports), 1)
 
 
 def cmd_evaluate(args: argparse.Namespace) -> int:

@@ -57,7 +57,8 @@ def heldout_texts(model: TrainedModel, data: Sequence[str] | str | None = None) 
     return train, [t.text for t in load_corpus(data).tunes], False
 
 
-def _rates(reports: list, samples: list | None = None) -> dict:
+def rates(reports: list, samples: list | None = None) -> dict:
+    """The shares `quality.summarise` gives, plus X/M/K present and (for samples) ended at </s>."""
     from tunesmith.quality import summarise
 
     rates = summarise(reports)
@@ -99,8 +100,8 @@ def evaluate_model(
     generated_reports = [check_tune(s.text, index=index) for s in generated]
     timings["check_generated"] = time.perf_counter() - started
     reference_reports = [check_tune(text, index=index) for text in heldout[:samples]]
-    result["generated"] = _rates(generated_reports, generated)
-    result["reference"] = _rates(reference_reports)
+    result["generated"] = rates(generated_reports, generated)
+    result["reference"] = rates(reference_reports)
     result["timings_s"] = {k: round(v, 2) for k, v in timings.items()}
     result["tunes"] = [s.text for s in generated]
     result["reports"] = [asdict(r) for r in generated_reports]

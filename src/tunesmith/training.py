@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import math
@@ -308,7 +309,7 @@ class Trainer:
             "valid_bpc": round(valid_bpc, 4),
         }
         if self.config.diagnostics:
-            record["grad_reach"] = gradient_reach(self.network, self.probe_windows())
+            record["grad_reach"] = gradient_reach(self.network, self.probe_windows)
             record["grad_norms"] = self.grad_norms
         with open(self.run_dir / "metrics.jsonl", "a") as handle:
             handle.write(json.dumps(record) + "\n")
@@ -322,11 +323,11 @@ class Trainer:
         plot_losses(self.run_dir)
         return record
 
-    def probe_windows(self, batch: int = 8, length: int = 100) -> torch.Tensor:
-        """The same validation windows at every evaluation, so gradient curves compare."""
+    @functools.cached_property
+    def probe_windows(self) -> torch.Tensor:
+        """The same 8 validation windows at every evaluation, so gradient curves compare."""
         stream = concatenate([self.vocab.encode_tune(t, strict=False) for t in self.valid_texts])
-        length = min(length, len(stream) - 2)
-        return random_windows(stream, batch, length, torch.Generator().manual_seed(0))[0]
+        return random_windows(stream, 8, min(100, len(stream) - 2), torch.Generator().manual_seed(0))[0]
 
     def finish(self) -> dict:
         """Score the best checkpoint once on the test tunes and mark the run finished."""
