@@ -61,11 +61,11 @@ def rates(reports: list, samples: list | None = None) -> dict:
     """The shares `quality.summarise` gives, plus X/M/K present and (for samples) ended at </s>."""
     from tunesmith.quality import summarise
 
-    rates = summarise(reports)
-    rates["has_x_m_k"] = sum(not r.missing_fields for r in reports) / max(len(reports), 1)
+    shares = summarise(reports)
+    shares["has_x_m_k"] = sum(not r.missing_fields for r in reports) / max(len(reports), 1)
     if samples is not None:
-        rates["ended_at_end_marker"] = sum(s.finished for s in samples) / max(len(samples), 1)
-    return rates
+        shares["ended_at_end_marker"] = sum(s.finished for s in samples) / max(len(samples), 1)
+    return shares
 
 
 def evaluate_model(

@@ -318,10 +318,13 @@ class Trainer:
             save_best(self.run_dir, self.network, self.meta(metrics=record))
         else:
             self.state.evals_since_best += 1
-        rng = {"batches": self.batch_rng.get_state(), "torch": torch.get_rng_state()}
-        save_last(self.run_dir, self.network, self.optimizer, rng, self.meta(metrics=record))
+        save_last(self.run_dir, self.network, self.optimizer, self.rng_states(), self.meta(metrics=record))
         plot_losses(self.run_dir)
         return record
+
+    def rng_states(self) -> dict[str, torch.Tensor]:
+        """Where the batch sampler and dropout are, so --resume draws what an unbroken run would."""
+        return {"batches": self.batch_rng.get_state(), "torch": torch.get_rng_state()}
 
     @functools.cached_property
     def probe_windows(self) -> torch.Tensor:
@@ -346,8 +349,7 @@ class Trainer:
         sample = self.train_texts[: max(len(self.valid_texts), 1)]
         final["train_tunes_bpc"] = round(bits_per_char(best.network, best.vocab, sample), 4)
         save_best(self.run_dir, best.network, {**best.meta, "state": asdict(self.state), "final": final})
-        rng = {"batches": self.batch_rng.get_state(), "torch": torch.get_rng_state()}
-        save_last(self.run_dir, self.network, self.optimizer, rng, self.meta(final=final))
+        save_last(self.run_dir, self.network, self.optimizer, self.rng_states(), self.meta(final=final))
         return final
 
 
