@@ -61,3 +61,13 @@ def test_check_prints_a_table_and_the_broken_tunes(capsys, tmp_path):
     assert "tune 2 'Short bar'" in out and "tune 1 " not in out
     assert "every bar the right length" in out and "50.0%" in out
     assert len(json.loads((tmp_path / "r.json").read_text())) == 2
+
+
+def test_demo_reuses_a_finished_run_and_writes_eight_tunes(tmp_path, monkeypatch, tiny_run, capsys):
+    import shutil
+
+    shutil.copytree(tiny_run, tmp_path / "runs" / "demo")
+    monkeypatch.chdir(tmp_path)
+    assert main(["demo"]) == 0
+    assert "reusing the finished run" in capsys.readouterr().out
+    assert len(list((tmp_path / "runs" / "demo" / "tunes").glob("tune-*.abc"))) == 8

@@ -306,10 +306,9 @@ def cmd_demo(args: argparse.Namespace) -> int:
         print(f"training the default preset on {args.data} for {args.minutes} minutes into {run}"
               f"{' (resuming)' if resume else ''}")
         train(args.data, run, minutes=args.minutes, resume=resume)
-    gen = argparse.Namespace(
-        model=str(run), num=8, temperature=1.0, top_k=None, top_p=0.95, max_chars=2000, key=None,
-        meter=None, rhythm=None, prime="", seed=args.seed, out=str(run / "tunes"), format=["abc"],
-    )
+    # Parsed like a typed command, so every generate option keeps its own default.
+    gen = build_parser().parse_args(["generate", "--model", str(run), "--num", "8", "--top-p", "0.95",
+                                     "--seed", str(args.seed), "--out", str(run / "tunes")])
     return cmd_generate(gen)
 
 
