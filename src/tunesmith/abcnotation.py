@@ -166,7 +166,7 @@ def meter_fraction(meter: str) -> Fraction | None:
     if meter in ("C", "C|"):
         return Fraction(1)
     match = re.match(r"^\(?([\d+]+)\)?/(\d+)$", meter)
-    if not match:
+    if not match or int(match.group(2)) == 0:  # M:3/0 is a typo, not a bar of infinite length
         return None
     numerator = sum(int(part) for part in match.group(1).split("+") if part)
     return Fraction(numerator, int(match.group(2)))

@@ -213,7 +213,7 @@ def beat_of(meter: str) -> Fraction:
     """The beat a tempo counts. Example: "6/8" -> 3/8, "C|" -> 1/2, "3/4" -> 1/4."""
     meter = {"C": "4/4", "C|": "2/2"}.get(meter.strip(), meter.strip())
     match = re.match(r"^\(?([\d+]+)\)?/(\d+)$", meter)
-    if not match:
+    if not match or int(match.group(2)) == 0:
         return Fraction(1, 4)
     top = sum(int(part) for part in match.group(1).split("+") if part)
     bottom = int(match.group(2))
