@@ -212,7 +212,8 @@ def normalise_tune(text: str, source: str = "<text>", number: int = 1) -> str:
         fields["R"] = canonical_rhythm(fields["R"])
     if "L" not in fields:
         fields["L"] = default_unit_length(fields.get("M", "none"))
-    head = [f"{letter}:{fields[letter]}" for letter in HEADER_ORDER if fields.get(letter)]
+    # K: is written even when empty ("K:" is C major to abc2midi): a tune without it is not a tune.
+    head = [f"{letter}:{fields[letter]}" for letter in HEADER_ORDER if fields.get(letter) or letter == "K"]
     return "\n".join(head + body_lines)
 
 
