@@ -312,6 +312,45 @@ def cmd_demo(args: argparse.Namespace) -> int:
     return cmd_generate(gen)
 
 
+# -- serve ------------------------------------------------------------------------
+
+
+def _is_loopback(host: str) -> bool:
+    import ipaddress
+
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    """The browser workshop; with no --model, the newest run under ./runs (or a page saying how to train)."""
+    try:
+        import uvicorn
+
+        from tunesmith.web import create_app
+        from tunesmith.web.store import user_data_dir
+    except ImportError as error:
+        raise SystemExit(f"tunesmith serve needs the web extra ({error.name} is missing): "
+                         "pip install 'tunesmith[web]'") from None
+    run = Path(args.model) if args.model else newest_run()
+    data_dir = user_data_dir()
+    local = _is_loopback(args.host)
+    if not local:
+        print(f"warning: serving on {args.host} lets anyone who can reach this machine generate tunes "
+              "and write to your tune book; use --host 127.0.0.1 unless you mean it", file=sys.stderr)
+    app = create_app(run, data_dir / "workshop", data_dir=data_dir,
+                     allowed_hosts=["127.0.0.1", "localhost", "::1", "[::1]"] if local else None)
+    print(f"model: {run or 'none found under ./runs (the page says how to train one)'}", file=sys.stderr)
+    print(f"kept tunes go to {data_dir / 'kept.abc'}", file=sys.stderr)
+    print(f"open http://{'localhost' if local else args.host}:{args.port}/", file=sys.stderr)
+    uvicorn.run(app, host=args.host, port=args.port, log_level="warning")
+    return 0
+
+
 # -- the parser -------------------------------------------------------------------
 
 
@@ -406,6 +445,13 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--minutes", type=float, default=4.0)
     demo.add_argument("--seed", type=int, default=0)
     demo.set_defaults(func=cmd_demo)
+
+    srv = sub.add_parser("serve", help="the tune workshop in a browser: generate, see, hear, edit, keep",
+                         formatter_class=fmt)
+    srv.add_argument("--model", help="run directory (default: the newest under ./runs holding model.safetensors)")
+    srv.add_argument("--host", default="127.0.0.1", help="address to listen on; other than loopback, a warning")
+    srv.add_argument("--port", type=int, default=8000)
+    srv.set_defaults(func=cmd_serve)
     return parser
 
 

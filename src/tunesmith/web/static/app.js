@@ -1,0 +1,250 @@
+// The workshop page: settings -> /api/generate, each tune drawn from /api/tunes/{id}.svg,
+// edits re-rendered through /api/render, kept tunes through /api/keep and /api/kept.
+// No libraries and no inline code: the server's Content-Security-Policy allows only this file.
+"use strict";
+
+const $ = (selector, root = document) => root.querySelector(selector);
+const EDIT_DELAY_MS = 600; // wait for a pause in typing before re-rendering
+
+async function api(path, body) {
+  const options = body === undefined ? {} : {
+    method: "POST", headers: {"Content-Type": "application/json"}, body: JSON.stringify(body),
+  };
+  const response = await fetch(path, options);
+  const type = response.headers.get("content-type") || "";
+  const data = type.includes("json") ? await response.json() : await response.text();
+  if (!response.ok) throw new Error(data.error || `${response.status} ${response.statusText}`);
+  return data;
+}
+
+// ---------------------------------------------------------------- model status
+
+async function showHealth() {
+  try {
+    const health = await api("/api/health");
+    const model = health.model;
+    if (model) {
+      const bpc = model.best_valid_bpc ? `, ${model.best_valid_bpc.toFixed(3)} bits/char held out` : "";
+      $("#model-status").textContent = `Model ${model.name} (${model.kind}, ${model.parameters.toLocaleString()} `
+        + `parameters${bpc}) · copied bars: ${health.novelty}`;
+      $("#rhythm-label").hidden = !model.rhythm;
+    } else {
+      $("#model-status").textContent = "No model.";
+      $("#model-missing").textContent = health.message;
+      $("#model-missing").hidden = false;
+      $("#generate").disabled = true;
+    }
+    if (health.tools_missing.length) {
+      showError(`Missing tools: ${health.tools_missing.join(", ")} (scores or audio will fail)`);
+    }
+    $("#kept-path").textContent = health.kept;
+  } catch (error) {
+    $("#model-status").textContent = `The server did not answer: ${error.message}`;
+  }
+}
+
+// ---------------------------------------------------------------- generate
+
+function settings() {
+  const number = id => $(id).value === "" ? null : Number($(id).value);
+  const root = $("#key-root").value;
+  return {
+    num: number("#num"),
+    temperature: number("#temperature"),
+    top_p: number("#top-p"),
+    seed: number("#seed"),
+    max_chars: number("#max-chars"),
+    key: root ? root + $("#key-mode").value : null,
+    meter: $("#meter").value || null,
+    rhythm: $("#rhythm-label").hidden ? null : ($("#rhythm").value.trim() || null),
+    prime: $("#prime").value,
+  };
+}
+
+async function generate(event) {
+  event.preventDefault();
+  showError("");
+  const request = settings();
+  const started = performance.now();
+  const tick = () => {
+    const seconds = ((performance.now() - started) / 1000).toFixed(1);
+    $("#progress-text").textContent = `writing ${request.num} tune${request.num > 1 ? "s" : ""}… ${seconds} s`;
+  };
+  tick();
+  const timer = setInterval(tick, 100);
+  $("#progress").hidden = false;
+  $("progress", $("#progress")).hidden = false;
+  $("#generate").disabled = true;
+  try {
+    const result = await api("/api/generate", request);
+    const list = $("#tunes");
+    list.replaceChildren();
+    result.tunes.forEach((tune, i) => list.append(tuneCard(tune, result, i)));
+    $("#progress-text").textContent = `${result.tunes.length} tunes in ${result.seconds.toFixed(1)} s (seed ${result.seed})`;
+    await Promise.all([...list.querySelectorAll(".tune")].map(card => drawScore(card)));
+    showHealth(); // the copied-bars index may have become ready meanwhile
+  } catch (error) {
+    showError(error.message);
+  } finally {
+    clearInterval(timer);
+    $("#generate").disabled = false;
+    $("progress", $("#progress")).hidden = true;
+  }
+}
+
+function showError(message) {
+  $("#error").textContent = message;
+  $("#error").hidden = !message;
+}
+
+// ---------------------------------------------------------------- one tune
+
+function tuneCard(tune, result, index) {
+  const card = $("#tune-template").content.firstElementChild.cloneNode(true);
+  $(".origin", card).textContent = `tune ${index + 1} of ${result.tunes.length}, seed ${result.seed}`;
+  $(".abc", card).value = tune.abc;
+  showTune(card, tune);
+  $(".abc", card).addEventListener("input", () => scheduleRender(card));
+  $(".keep", card).addEventListener("click", () => keep(card));
+  return card;
+}
+
+function showTune(card, tune) {
+  card.dataset.id = tune.id;
+  $(".title", card).textContent = tune.title || "(untitled)";
+  const stem = slug(tune.title) || tune.id.slice(0, 8);
+  for (const link of card.querySelectorAll(".downloads a")) {
+    link.href = tune.urls[link.dataset.format];
+    link.download = `${stem}.${link.dataset.format}`;
+  }
+  $("audio", card).src = tune.urls.wav;
+  showQuality($(".quality", card), tune.quality);
+}
+
+function showQuality(list, quality) {
+  const rows = [["valid ABC", quality.valid ? "yes" : "no"]];
+  if (quality.bars_total !== undefined) {
+    rows.push(["bars correct", `${quality.bars_correct} of ${quality.bars_total}`]);
+    rows.push(["form", quality.bars_per_section.join(" + ") + " bars" + (quality.aabb ? " (AABB)" : "")]);
+  }
+  const copied = quality.copied_bars;
+  rows.push(["copied bars", copied === null || copied === undefined ? "not measured" :
+    `${copied}${quality.copied ? " (copied)" : ""}`]);
+  if (quality.notes && quality.notes.length) rows.push(["notes", quality.notes.join("; ")]);
+  if (quality.error) rows.push(["checker", quality.error]);
+  list.replaceChildren(...rows.flatMap(([term, value]) => {
+    const dt = document.createElement("dt");
+    const dd = document.createElement("dd");
+    dt.textContent = term;
+    dd.textContent = value;
+    if (term === "valid ABC") dd.className = quality.valid ? "good" : "bad";
+    return [dt, dd];
+  }));
+}
+
+async function drawScore(card, svgText) {
+  const score = $(".score", card);
+  try {
+    const text = svgText ?? await api(`/api/tunes/${card.dataset.id}.svg`);
+    score.replaceChildren(safeSvg(text));
+  } catch (error) {
+    const p = document.createElement("p");
+    p.className = "error";
+    p.textContent = `No score: ${error.message}`;
+    score.replaceChildren(p);
+  }
+}
+
+// abcm2ps writes the title into an XML comment, so a crafted title could close it: keep
+// only drawing elements and internal references, whatever the text says.
+function safeSvg(text) {
+  const doc = new DOMParser().parseFromString(text, "image/svg+xml");
+  const svg = doc.documentElement;
+  if (svg.localName !== "svg" || doc.querySelector("parsererror")) throw new Error("the server sent no SVG");
+  svg.querySelectorAll("script, foreignObject, iframe, a").forEach(node => node.remove());
+  for (const element of [svg, ...svg.querySelectorAll("*")]) {
+    for (const attribute of [...element.attributes]) {
+      const name = attribute.name.toLowerCase();
+      const link = name === "href" || name.endsWith(":href");
+      if (name.startsWith("on") || (link && !attribute.value.startsWith("#"))) element.removeAttribute(attribute.name);
+    }
+  }
+  const width = parseFloat(svg.getAttribute("width")), height = parseFloat(svg.getAttribute("height"));
+  if (!svg.getAttribute("viewBox") && width && height) svg.setAttribute("viewBox", `0 0 ${width} ${height}`);
+  svg.setAttribute("width", "100%");
+  svg.removeAttribute("height");
+  return document.importNode(svg, true);
+}
+
+function slug(title) {
+  return (title || "").toLowerCase().match(/[a-z0-9]+/g)?.join("-").slice(0, 40) || "";
+}
+
+// ---------------------------------------------------------------- edit and keep
+
+function scheduleRender(card) {
+  clearTimeout(card.renderTimer);
+  $(".edit-status", card).textContent = "editing…";
+  card.renderTimer = setTimeout(() => renderEdit(card), EDIT_DELAY_MS);
+}
+
+async function renderEdit(card) {
+  const version = (card.version = (card.version || 0) + 1);
+  const parent = card.dataset.parent || card.dataset.id;
+  card.dataset.parent = parent; // every revision carries the generated tune's settings
+  $(".edit-status", card).textContent = "drawing…";
+  try {
+    const tune = await api("/api/render", {abc: $(".abc", card).value, parent});
+    if (version !== card.version) return; // a later edit is on its way
+    showTune(card, tune);
+    await drawScore(card, tune.svg);
+    const warnings = tune.warnings.length ? ` (${tune.warnings.length} warnings: ${tune.warnings[0]})` : "";
+    $(".edit-status", card).textContent = `score updated${warnings}`;
+  } catch (error) {
+    if (version === card.version) $(".edit-status", card).textContent = `not drawn: ${error.message}`;
+  }
+}
+
+async function keep(card) {
+  const status = $(".keep-status", card);
+  status.textContent = "keeping…";
+  try {
+    const result = await api("/api/keep", {id: card.dataset.id, abc: $(".abc", card).value});
+    status.textContent = `kept as tune ${result.kept.number} of ${result.count} in ${result.path}`;
+    await showKept();
+  } catch (error) {
+    status.textContent = `not kept: ${error.message}`;
+  }
+}
+
+async function showKept() {
+  try {
+    const book = await api("/api/kept");
+    $("#kept-path").textContent = book.path;
+    $("#kept-list").replaceChildren(...book.tunes.map(tune => {
+      const item = document.createElement("li");
+      const details = document.createElement("details");
+      const summary = document.createElement("summary");
+      const text = document.createElement("pre");
+      summary.textContent = `${tune.number}. ${tune.title || "(untitled)"}`;
+      text.textContent = tune.abc;
+      details.append(summary, text);
+      item.append(details);
+      return item;
+    }));
+  } catch (error) {
+    $("#kept-list").replaceChildren(Object.assign(document.createElement("li"), {textContent: error.message}));
+  }
+}
+
+// ---------------------------------------------------------------- start
+
+document.addEventListener("DOMContentLoaded", () => {
+  $("#settings").addEventListener("submit", generate);
+  $("#temperature").addEventListener("input", () => {
+    $("#temperature-value").textContent = Number($("#temperature").value).toFixed(2);
+  });
+  $("#new-seed").addEventListener("click", () => { $("#seed").value = ""; });
+  showHealth();
+  showKept();
+});

@@ -1,0 +1,376 @@
+"""The workshop's API through FastAPI's TestClient, against the tiny model of conftest."""
+
+from __future__ import annotations
+
+import re
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+pytest.importorskip("fastapi")
+pytest.importorskip("fastapi_offline")
+
+from fastapi.testclient import TestClient  # noqa: E402
+
+from tunesmith.abcnotation import parse_fields, split_tunebook  # noqa: E402
+from tunesmith.rendering import missing_tools  # noqa: E402
+from tunesmith.web import app as web  # noqa: E402
+from tunesmith.web import create_app  # noqa: E402
+from tunesmith.web.store import KeptBook, TuneStore, UnknownTune, kept_text, user_data_dir  # noqa: E402
+
+SETTINGS = {"num": 2, "seed": 7, "key": "G", "meter": "6/8", "max_chars": 400, "top_p": 0.95}
+EDITED = "X:1\nT:Edited Here\nM:6/8\nL:1/8\nK:G\n|:GAB cBA|BAG E3|GAB cde|dBG G3:|\n"
+needs_tools = pytest.mark.skipif(bool(missing_tools(["mid", "wav", "svg"])), reason="abc2midi/abcm2ps/synth missing")
+
+
+@pytest.fixture
+def make_client(tiny_run, tmp_path):
+    def make(model_dir: Path | None = tiny_run, **options) -> TestClient:
+        options.setdefault("novelty", False)
+        app = create_app(model_dir, tmp_path / "store", data_dir=tmp_path / "data", **options)
+        return TestClient(app)
+
+    return make
+
+
+@pytest.fixture
+def client(make_client) -> TestClient:
+    return make_client()
+
+
+@pytest.fixture
+def generated(client) -> dict:
+    response = client.post("/api/generate", json=SETTINGS)
+    assert response.status_code == 200, response.text
+    return response.json()
+
+
+# ---------------------------------------------------------------- health and model discovery
+
+
+def test_health_names_the_model_and_the_tune_book(client, tiny_run, tmp_path):
+    health = client.get("/api/health").json()
+    assert health["status"] == "ok"
+    assert health["model"]["run"] == str(tiny_run)
+    assert health["model"]["kind"] == "lstm"
+    assert health["kept"] == str(tmp_path / "data" / "kept.abc")
+    assert health["novelty"] == "off"
+
+
+def test_without_a_model_the_page_says_how_to_train_one(make_client):
+    client = make_client(None)
+    health = client.get("/api/health").json()
+    assert health["status"] == "no-model"
+    assert "tunesmith train --data oneills --out runs/first --minutes 10" in health["message"]
+    response = client.post("/api/generate", json=SETTINGS)
+    assert response.status_code == 503
+    assert "tunesmith train" in response.json()["error"]
+
+
+def test_user_data_dir_follows_tunesmith_home(monkeypatch, tmp_path):
+    monkeypatch.setenv("TUNESMITH_HOME", str(tmp_path / "home"))
+    assert user_data_dir() == tmp_path / "home"
+    monkeypatch.delenv("TUNESMITH_HOME")
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "xdg"))
+    assert user_data_dir() == tmp_path / "xdg" / "tunesmith"
+
+
+# ---------------------------------------------------------------- generate
+
+
+def test_generate_returns_tunes_with_ids_quality_and_urls(generated):
+    tunes = generated["tunes"]
+    assert len(tunes) == 2 and generated["seed"] == 7
+    for tune in tunes:
+        assert re.fullmatch(r"[0-9a-f]{32}", tune["id"])
+        fields = parse_fields(tune["abc"])
+        assert fields["K"] == "G" and fields["M"] == "6/8"
+        assert set(tune["quality"]) >= {"valid", "bars_correct", "bars_total", "copied_bars"}
+        assert tune["urls"]["svg"] == f"/api/tunes/{tune['id']}.svg"
+    assert tunes[0]["id"] != tunes[1]["id"]
+
+
+def test_same_seed_same_tunes_new_ids(client, generated):
+    again = client.post("/api/generate", json=SETTINGS).json()
+    assert [t["abc"] for t in again["tunes"]] == [t["abc"] for t in generated["tunes"]]
+    assert {t["id"] for t in again["tunes"]}.isdisjoint(t["id"] for t in generated["tunes"])
+
+
+def test_no_seed_gets_one_from_the_server(client):
+    result = client.post("/api/generate", json={"num": 1, "max_chars": 200}).json()
+    assert 0 <= result["seed"] < 2**31
+    assert result["settings"]["seed"] == result["seed"]
+
+
+@pytest.mark.parametrize(
+    ("change", "field"),
+    [
+        ({"temperature": 50}, "temperature"), ({"temperature": 0.0}, "temperature"), ({"seed": -1}, "seed"),
+        ({"seed": 2**31}, "seed"), ({"num": 0}, "num"), ({"num": 17}, "num"), ({"top_p": 0}, "top_p"),
+        ({"top_p": 1.5}, "top_p"), ({"max_chars": 5000}, "max_chars"), ({"key": "H"}, "key"),
+        ({"key": "G\nT:x"}, "key"), ({"meter": "6/8\nK:C"}, "meter"), ({"rhythm": "reel<script>"}, "rhythm"),
+        ({"prime": "A" * 1001}, "prime"), ({"temperature": "hot"}, "temperature"), ({"bogus": 1}, "bogus"),
+    ],
+)
+def test_bad_settings_get_422_naming_the_field(client, change, field):
+    response = client.post("/api/generate", json={**SETTINGS, **change})
+    assert response.status_code == 422
+    body = response.json()
+    assert body["field"] == field and body["error"].startswith(f"{field}: ")
+
+
+def test_a_character_the_model_never_saw_is_a_400_naming_the_field(client):
+    response = client.post("/api/generate", json={**SETTINGS, "prime": "|:GAB ☃"})
+    assert response.status_code == 400
+    assert response.json()["field"] == "prime" and "'☃'" in response.json()["error"]
+
+
+def test_invalid_json_is_a_422_about_the_body(client):
+    response = client.post("/api/generate", content=b"{num: 2", headers={"content-type": "application/json"})
+    assert response.status_code == 422 and "error" in response.json()
+
+
+def test_form_options_pass_through_only_when_the_sampler_takes_them(client, monkeypatch):
+    response = client.post("/api/generate", json={**SETTINGS, "parts": 2})
+    if "parts" not in web.sampler_options():
+        assert response.status_code == 400 and response.json()["field"] == "parts"
+    seen = {}
+
+    def generate_with_parts(model, num, *, settings, seed, key, meter, rhythm, prime, parts=None):
+        seen["parts"] = parts
+        return [f"X:1\nT:Part {i}\nM:6/8\nL:1/8\nK:G\nGAB cBA|" for i in range(num)]
+
+    monkeypatch.setattr(web, "generate", generate_with_parts)
+    response = client.post("/api/generate", json={**SETTINGS, "parts": 2})
+    assert response.status_code == 200 and seen["parts"] == 2
+    assert response.json()["settings"]["parts"] == 2
+
+
+# ---------------------------------------------------------------- tune files
+
+
+@needs_tools
+def test_tune_files_in_every_format(client, generated):
+    tune = generated["tunes"][0]
+    assert client.get(tune["urls"]["abc"]).text == tune["abc"]
+    svg = client.get(tune["urls"]["svg"])
+    assert svg.headers["content-type"].startswith("image/svg+xml") and b"<svg" in svg.content
+    assert "sandbox" in svg.headers["content-security-policy"]  # an SVG opened on its own runs no script
+    assert client.get(tune["urls"]["mid"]).content.startswith(b"MThd")
+    assert client.get(tune["urls"]["wav"]).content.startswith(b"RIFF")
+
+
+@pytest.mark.parametrize(
+    "name",
+    ["../../etc/passwd", "..%2F..%2Fetc%2Fpasswd", "..%2F..%2Fetc%2Fpasswd.abc", "%2e%2e%2f%2e%2e%2fetc%2fpasswd.abc",
+     "....abc", "abc.abc", "0123456789abcdef0123456789ABCDEF.abc", "0123456789abcdef0123456789abcdef.exe",
+     "0123456789abcdef0123456789abcdef.abc"],
+)
+def test_no_tune_id_reaches_outside_the_store(client, name):
+    response = client.get(f"/api/tunes/{name}")
+    assert response.status_code in (404, 422)
+    assert "root:" not in response.text and "error" in response.json()
+
+
+def test_the_store_refuses_anything_but_an_id(tmp_path):
+    store = TuneStore(tmp_path)
+    for bad in ("../x", "..", "/etc/passwd", "A" * 32, "a" * 31, "a" * 32 + "/"):
+        with pytest.raises(UnknownTune):
+            store.path(bad, "abc")
+    with pytest.raises(UnknownTune):
+        store.path("a" * 32, "../x")
+
+
+def test_the_store_keeps_the_newest_tunes(tmp_path):
+    store = TuneStore(tmp_path, max_tunes=3)
+    ids = []
+    for i in range(5):
+        ids.append(store.save(f"X:1\nT:{i}\nK:G\nG|", {"n": i}))
+        time.sleep(0.01)  # distinct modification times
+    assert store.prune() == 2
+    assert sorted(p.stem for p in store.folder.glob("*.abc")) == sorted(ids[2:])
+
+
+# ---------------------------------------------------------------- render
+
+
+@needs_tools
+def test_render_makes_a_new_tune_that_keeps_its_parents_settings(client, generated):
+    parent = generated["tunes"][0]["id"]
+    response = client.post("/api/render", json={"abc": EDITED, "parent": parent})
+    assert response.status_code == 200, response.text
+    tune = response.json()
+    assert tune["id"] != parent and tune["title"] == "Edited Here"
+    assert "<svg" in tune["svg"] and "Edited Here" in tune["svg"]
+    assert tune["quality"]["valid"] and tune["quality"]["bars_correct"] == tune["quality"]["bars_total"] == 4
+    assert client.get(tune["urls"]["abc"]).text == EDITED
+    assert client.get(tune["urls"]["mid"]).content.startswith(b"MThd")
+
+
+def test_render_errors_name_the_field(client):
+    no_key = client.post("/api/render", json={"abc": "T:No key\nGAB|"})
+    assert no_key.status_code == 422 and no_key.json()["field"] == "abc"
+    too_long = client.post("/api/render", json={"abc": "A" * 30_000})
+    assert too_long.status_code == 422 and too_long.json()["field"] == "abc"
+    orphan = client.post("/api/render", json={"abc": EDITED, "parent": "f" * 32})
+    assert orphan.status_code == 404 and orphan.json()["field"] == "parent"
+
+
+def test_a_100kb_body_is_refused_with_413(client):
+    response = client.post("/api/render", json={"abc": "A" * 100_000})
+    assert response.status_code == 413
+    assert "limit is 65,536 bytes" in response.json()["error"]
+
+
+def test_a_body_without_a_length_is_bounded_too(client):
+    chunks = (b'{"abc": "' + b"A" * 10_000 for _ in range(10))  # sent chunked, no content-length
+    response = client.post("/api/render", content=chunks, headers={"content-type": "application/json"})
+    assert response.status_code == 413
+
+
+def test_api_posts_must_be_json(client):
+    response = client.post("/api/keep", content=b'{"id": "x"}', headers={"content-type": "text/plain"})
+    assert response.status_code == 415
+
+
+# ---------------------------------------------------------------- keep
+
+
+def test_keep_appends_to_the_tune_book_with_settings(client, generated, tmp_path):
+    first, second = generated["tunes"]
+    assert client.post("/api/keep", json={"id": first["id"]}).status_code == 200
+    kept = client.post("/api/keep", json={"id": second["id"], "abc": EDITED}).json()
+    assert kept["count"] == 2 and kept["kept"]["title"] == "Edited Here"
+    book = (tmp_path / "data" / "kept.abc").read_text()
+    tunes = split_tunebook(book)
+    assert [parse_fields(text)["X"] for _, text in tunes] == ["1", "2"]
+    assert "N:settings:" in tunes[0][1] and "seed=7" in tunes[0][1] and 'key="G"' in tunes[0][1]
+    assert "N:edited in the workshop" in tunes[1][1]
+    assert tunes[1][1].index("N:settings:") < tunes[1][1].index("K:G")  # N: lines stay in the header
+    listed = client.get("/api/kept").json()
+    assert [t["title"] for t in listed["tunes"]] == [first["title"], "Edited Here"]
+    assert client.get("/api/kept.abc").text == book
+
+
+def test_keep_refuses_unknown_ids_and_non_tunes(client, generated):
+    unknown = client.post("/api/keep", json={"id": "f" * 32})
+    assert unknown.status_code == 404 and unknown.json()["field"] == "id"
+    bad_id = client.post("/api/keep", json={"id": "../../etc/passwd"})
+    assert bad_id.status_code == 422 and bad_id.json()["field"] == "id"
+    no_key = client.post("/api/keep", json={"id": generated["tunes"][0]["id"], "abc": "T:x\nGAB|"})
+    assert no_key.status_code == 422 and no_key.json()["field"] == "abc"
+
+
+def test_concurrent_keeps_lose_nothing(tmp_path):
+    book = KeptBook(tmp_path)
+    threads = [threading.Thread(target=book.keep, args=(f"X:1\nT:Tune {i}\nK:G\nGAB|", [f"n {i}"])) for i in range(20)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    tunes = book.tunes()
+    assert sorted(t["number"] for t in tunes) == sorted(str(n) for n in range(1, 21))
+    assert sorted(t["title"] for t in tunes) == sorted(f"Tune {i}" for i in range(20))
+    assert not list(tmp_path.glob(".kept.abc.*"))  # no temporary file left behind
+
+
+def test_kept_text_numbers_the_tune_and_puts_notes_before_k():
+    text = kept_text("X:1\nT:A\n\nK:G\nGAB|", 3, ["seed 7", "two\nlines"])
+    lines = text.split("\n")
+    assert lines[0] == "X:3" and lines[1].startswith("% kept ")
+    assert lines[2:] == ["T:A", "N:seed 7", "N:two lines", "K:G", "GAB|"]
+
+
+# ---------------------------------------------------------------- jobs off the event loop
+
+
+def test_generation_queue_is_bounded_and_the_loop_stays_free(make_client, monkeypatch):
+    release, started = threading.Event(), threading.Event()
+
+    def slow_generate(self, request, seed):
+        started.set()
+        release.wait(10)
+        return {"tunes": [], "seed": seed, "seconds": 0.0, "settings": {}}
+
+    monkeypatch.setattr(web.Workshop, "generate", slow_generate)
+    with make_client(max_jobs=1, max_waiting=0) as client:
+        first = {}
+        worker = threading.Thread(target=lambda: first.update(r=client.post("/api/generate", json=SETTINGS)))
+        worker.start()
+        assert started.wait(10)
+        assert client.get("/api/health").json()["jobs"]["generate"]["pending"] == 1  # the loop still answers
+        busy = client.post("/api/generate", json=SETTINGS)
+        release.set()
+        worker.join(10)
+    assert busy.status_code == 429 and busy.headers["retry-after"] == "5"
+    assert "busy" in busy.json()["error"]
+    assert first["r"].status_code == 200
+
+
+# ---------------------------------------------------------------- page, docs, headers
+
+
+def test_page_and_docs_need_no_internet(client):
+    page = client.get("/")
+    assert page.status_code == 200 and "script-src 'self'" in page.headers["content-security-policy"]
+    for path in ("/", "/static/app.js", "/static/style.css", "/docs"):
+        text = client.get(path).text
+        assert not re.search(r"(src|href)=[\"']?(https?:)?//", text), path
+    assert "/static-offline-docs/swagger-ui-bundle.js" in client.get("/docs").text
+    assert client.get("/static-offline-docs/swagger-ui-bundle.js").status_code == 200
+    assert "/api/generate" in client.get("/openapi.json").json()["paths"]
+
+
+def test_other_host_headers_are_refused_when_hosts_are_given(make_client):
+    client = make_client(allowed_hosts=["testserver"])
+    assert client.get("/api/health").status_code == 200
+    assert client.get("/api/health", headers={"host": "evil.example"}).status_code == 400
+
+
+def test_copied_bars_once_the_training_tunes_are_indexed(make_client):
+    client = make_client(novelty=True)
+    deadline = time.monotonic() + 60
+    while client.get("/api/health").json()["novelty"] == "building" and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert client.get("/api/health").json()["novelty"] == "ready"
+    tune = client.post("/api/generate", json=SETTINGS).json()["tunes"][0]
+    assert isinstance(tune["quality"]["copied_bars"], int)
+
+
+# ---------------------------------------------------------------- the command
+
+
+def test_serve_warns_off_loopback(monkeypatch, tiny_run, tmp_path, capsys):
+    import uvicorn
+
+    import tunesmith.web
+    from tunesmith import cli
+
+    apps, calls = [], []
+    monkeypatch.setattr(tunesmith.web, "create_app", lambda *args, **options: apps.append((args, options)) or "app")
+    monkeypatch.setattr(uvicorn, "run", lambda app, host, port, **_: calls.append((app, host, port)))
+    monkeypatch.setenv("TUNESMITH_HOME", str(tmp_path))
+    assert cli.main(["serve", "--model", str(tiny_run), "--port", "8123"]) == 0
+    assert calls[-1] == ("app", "127.0.0.1", 8123) and "warning" not in capsys.readouterr().err
+    assert apps[-1][0] == (tiny_run, tmp_path / "workshop") and "localhost" in apps[-1][1]["allowed_hosts"]
+    assert cli.main(["serve", "--model", str(tiny_run), "--host", "0.0.0.0"]) == 0
+    assert calls[-1] == ("app", "0.0.0.0", 8000) and "warning: serving on 0.0.0.0" in capsys.readouterr().err
+    assert apps[-1][1]["allowed_hosts"] is None
+    assert cli._is_loopback("::1") and cli._is_loopback("localhost") and not cli._is_loopback("192.168.1.2")
+
+
+def test_serve_without_a_model_still_starts(monkeypatch, tmp_path):
+    import uvicorn
+
+    import tunesmith.web
+    from tunesmith import cli
+
+    apps = []
+    monkeypatch.setattr(tunesmith.web, "create_app", lambda *args, **options: apps.append(args) or "app")
+    monkeypatch.setattr(uvicorn, "run", lambda *args, **kwargs: None)
+    monkeypatch.setenv("TUNESMITH_HOME", str(tmp_path))
+    monkeypatch.chdir(tmp_path)  # no ./runs here
+    assert cli.main(["serve"]) == 0
+    assert apps[-1][0] is None

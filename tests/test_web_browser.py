@@ -1,0 +1,117 @@
+"""The workshop page in a real browser: Playwright driving Debian's chromium, headless.
+
+Set TUNESMITH_SCREENSHOT=/path/page.png to keep a screenshot of the page after generating.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+pytest.importorskip("fastapi")
+playwright = pytest.importorskip("playwright.sync_api")
+uvicorn = pytest.importorskip("uvicorn")
+
+from tunesmith.rendering import missing_tools  # noqa: E402
+from tunesmith.web import create_app  # noqa: E402
+
+CHROMIUM = next((p for p in ("/usr/bin/chromium", shutil.which("chromium") or "") if p and Path(p).is_file()), None)
+pytestmark = [
+    pytest.mark.skipif(CHROMIUM is None, reason="no chromium executable (Debian: apt-get install chromium)"),
+    pytest.mark.skipif(bool(missing_tools(["mid", "svg"])), reason="abc2midi or abcm2ps missing"),
+]
+EDITED_TITLE = "Edited In The Browser"
+EDITED = f"X:1\nT:{EDITED_TITLE}\nM:6/8\nL:1/8\nK:G\n|:GAB cBA|BAG E3|GAB cde|dBG G3:|\n"
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture
+def server(tiny_run, tmp_path):
+    """The workshop on a free port, uvicorn in a background thread."""
+    app = create_app(tiny_run, tmp_path / "store", data_dir=tmp_path / "data", novelty=True)
+    port = free_port()
+    uv = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
+    thread = threading.Thread(target=uv.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 20
+    while not uv.started and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert uv.started, "uvicorn did not start"
+    yield f"http://127.0.0.1:{port}", tmp_path / "data" / "kept.abc"
+    uv.should_exit = True
+    thread.join(10)
+
+
+@pytest.fixture
+def page():
+    with playwright.sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, headless=True)
+        context = browser.new_context(viewport={"width": 1100, "height": 1400})
+        page = context.new_page()
+        errors: list[str] = []
+        page.on("pageerror", lambda error: errors.append(str(error)))
+        # A 4xx answer is logged as "Failed to load resource"; the page shows those itself.
+        page.on("console", lambda m: errors.append(m.text)
+                if m.type == "error" and not m.text.startswith("Failed to load resource") else None)
+        yield page
+        browser.close()
+    assert not errors, f"the page reported errors: {errors}"
+
+
+def test_generate_edit_and_keep_in_the_browser(server, page):
+    url, kept_file = server
+    page.goto(url)
+    playwright.expect(page.locator("#model-status")).to_contain_text("Model tiny")
+
+    page.select_option("#key-root", "G")
+    page.select_option("#meter", "6/8")
+    page.fill("#seed", "7")
+    page.fill("#num", "2")
+    page.fill("#max-chars", "500")
+    page.click("#generate")
+
+    scores = page.locator(".tune .score svg")
+    playwright.expect(scores).to_have_count(2, timeout=30_000)
+    playwright.expect(page.locator(".tune .quality")).to_have_count(2)
+    if os.environ.get("TUNESMITH_SCREENSHOT"):
+        page.wait_for_timeout(300)  # let the layout settle
+        page.screenshot(path=os.environ["TUNESMITH_SCREENSHOT"], full_page=True)
+
+    first = page.locator(".tune").first
+    audio_src = first.locator("audio").get_attribute("src")
+    assert audio_src.endswith(".wav") and first.locator(".downloads a").count() == 4
+    before = first.locator(".score").inner_html()
+    first.locator("textarea.abc").fill(EDITED)
+    playwright.expect(first.locator(".score svg")).to_contain_text(EDITED_TITLE, timeout=20_000)
+    assert first.locator(".score").inner_html() != before
+    assert first.locator("audio").get_attribute("src") != audio_src  # the audio follows the edit
+    second_score = page.locator(".tune").nth(1).locator(".score svg")
+    assert EDITED_TITLE not in second_score.inner_html()  # only the edited tune changed
+
+    first.locator("button.keep").click()
+    playwright.expect(first.locator(".keep-status")).to_contain_text("kept as tune 1", timeout=10_000)
+    playwright.expect(page.locator("#kept-list li")).to_contain_text([f"1. {EDITED_TITLE}"])
+    book = kept_file.read_text()
+    assert f"T:{EDITED_TITLE}" in book and "seed=7" in book and "N:edited in the workshop" in book
+
+
+def test_bad_settings_show_the_servers_error_on_the_page(server, page):
+    url, _ = server
+    page.goto(url)
+    playwright.expect(page.locator("#model-status")).to_contain_text("Model tiny")
+    page.evaluate("document.querySelector('#settings').noValidate = true")  # past the browser's own check
+    page.fill("#seed", "-1")
+    page.click("#generate")
+    playwright.expect(page.locator("#error")).to_contain_text("seed: Input should be greater than or equal to 0")
+    assert page.locator(".tune").count() == 0
