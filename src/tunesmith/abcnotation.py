@@ -60,6 +60,17 @@ def normalise_newlines(text: str) -> str:
     return "\n".join(line.rstrip() for line in text.split("\n"))
 
 
+def tool_bytes(text: str) -> bytes:
+    """The bytes an external tool reads for a tune: UTF-8, surrogate escapes back to their own bytes.
+
+    Any other lone surrogate (JSON can carry "\\ud800") becomes "?" instead of an exception.
+    """
+    try:
+        return text.encode("utf-8", errors="surrogateescape")
+    except UnicodeEncodeError:
+        return text.encode("utf-8", errors="replace")
+
+
 def _blocks(text: str) -> list[tuple[int, list[str]]]:
     """Blank-line separated blocks, each with the 1-based line it starts on."""
     blocks: list[tuple[int, list[str]]] = []

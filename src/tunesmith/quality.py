@@ -36,6 +36,7 @@ from tunesmith.abcnotation import (
     normalise_newlines,
     parse_fields,
     split_tunebook,
+    tool_bytes,
 )
 
 REQUIRED_FIELDS = ("X", "M", "K")  # L: has a default, so it is not required
@@ -559,7 +560,7 @@ def run_abc2midi(text: str, timeout: float = ABC2MIDI_TIMEOUT) -> tuple[int, lis
     # R: is dropped: abc2midi plays R:hornpipe as swung pairs and calls M:C| an error.
     text = "\n".join(line for line in text.split("\n") if not line.startswith("R:"))
     with tempfile.TemporaryDirectory(prefix="tunesmith-abc2midi-") as folder:
-        Path(folder, "tune.abc").write_text(text + "\n", encoding="utf-8")
+        Path(folder, "tune.abc").write_bytes(tool_bytes(text + "\n"))
         try:
             result = subprocess.run(
                 [abc2midi_path(), "tune.abc", "-o", "tune.mid"],

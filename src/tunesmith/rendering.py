@@ -30,7 +30,7 @@ from dataclasses import dataclass, field
 from fractions import Fraction
 from pathlib import Path
 
-from tunesmith.abcnotation import LAB_RHYTHM_ID, canonical_rhythm, parse_fields, split_tunebook
+from tunesmith.abcnotation import LAB_RHYTHM_ID, canonical_rhythm, parse_fields, split_tunebook, tool_bytes
 
 FORMATS = ("abc", "mid", "wav", "flac", "svg", "png")
 # Debian package that provides each tool, for the "install it with" message.
@@ -259,8 +259,8 @@ def _prepare(abc_text: str, first_line: int, extra: list[str]) -> tuple[str, lis
 
 
 def _write(path: Path, text: str) -> None:
-    # surrogateescape gives the tools back the very bytes a latin-1 tune book had.
-    path.write_text(text, encoding="utf-8", errors="surrogateescape")
+    # The tools get back the very bytes a latin-1 tune book had.
+    path.write_bytes(tool_bytes(text))
 
 
 # ---------------------------------------------------------------- renderers
