@@ -60,6 +60,16 @@ def normalise_newlines(text: str) -> str:
     return "\n".join(line.rstrip() for line in text.split("\n"))
 
 
+# Directives that make abc2midi or abcm2ps read another file (abc-include, a format file, an EPS
+# picture) or copy raw SVG into the score; abc2midi even obeys "% %abc-include" and abcm2ps "I:format".
+FILE_DIRECTIVE = re.compile(r"^\s*(?:%[\s%]*|I:\s*)(?:abc-include|format|eps|beginsvg)\b", re.IGNORECASE)
+
+
+def disarm_directives(text: str) -> str:
+    """Tune text for an external tool: each line above becomes a bare "%" (line numbers stay)."""
+    return "\n".join("%" if FILE_DIRECTIVE.match(line) else line for line in text.split("\n"))
+
+
 def tool_bytes(text: str) -> bytes:
     """The bytes an external tool reads for a tune: UTF-8, surrogate escapes back to their own bytes.
 

@@ -31,6 +31,7 @@ from statistics import mean
 from tunesmith.abcnotation import (
     FIELD_LINE,
     default_unit_length,
+    disarm_directives,
     header_and_body,
     meter_fraction,
     normalise_newlines,
@@ -558,7 +559,7 @@ def abc2midi_path() -> str:
 def run_abc2midi(text: str, timeout: float = ABC2MIDI_TIMEOUT) -> tuple[int, list[str]]:
     """Number of abc2midi 'Error' lines for a tune, and its Error and Warning lines."""
     # R: is dropped: abc2midi plays R:hornpipe as swung pairs and calls M:C| an error.
-    text = "\n".join(line for line in text.split("\n") if not line.startswith("R:"))
+    text = "\n".join(line for line in disarm_directives(text).split("\n") if not line.startswith("R:"))
     with tempfile.TemporaryDirectory(prefix="tunesmith-abc2midi-") as folder:
         Path(folder, "tune.abc").write_bytes(tool_bytes(text + "\n"))
         try:

@@ -30,7 +30,14 @@ from dataclasses import dataclass, field
 from fractions import Fraction
 from pathlib import Path
 
-from tunesmith.abcnotation import LAB_RHYTHM_ID, canonical_rhythm, parse_fields, split_tunebook, tool_bytes
+from tunesmith.abcnotation import (
+    LAB_RHYTHM_ID,
+    canonical_rhythm,
+    disarm_directives,
+    parse_fields,
+    split_tunebook,
+    tool_bytes,
+)
 
 FORMATS = ("abc", "mid", "wav", "flac", "svg", "png")
 # Debian package that provides each tool, for the "install it with" message.
@@ -247,7 +254,7 @@ def tempo_field(fields: dict[str, str], tempo: int | None) -> str | None:
 
 def _prepare(abc_text: str, first_line: int, extra: list[str]) -> tuple[str, list[int | None]]:
     """Tune text for a tool: X: first, extra lines after K:; and each line's original number."""
-    lines = abc_text.strip("\n").split("\n")
+    lines = disarm_directives(abc_text.strip("\n")).split("\n")  # tune text never names a file to read
     origin: list[int | None] = list(range(first_line, first_line + len(lines)))
     first = next((line for line in lines if not line.startswith("%")), "")
     if not first.startswith("X:"):  # comment lines may stand before X:
