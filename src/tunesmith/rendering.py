@@ -349,6 +349,8 @@ def render_tune(
     Example: render_tune(text, ["mid", "svg"], Path("out"), "kesh").files["mid"] -> out/kesh.mid
     """
     options = options or RenderOptions()
+    if stem in ("", ".", "..") or Path(stem).name != stem or "\x00" in stem:  # never a path out of out_dir
+        raise RenderError(f"{stem!r}: not a plain file name, so not a name for the rendered files")
     missing = missing_tools(formats, options.soundfont)
     if missing:
         raise ToolMissing(missing)
