@@ -70,6 +70,17 @@ def disarm_directives(text: str) -> str:
     return "\n".join("%" if FILE_DIRECTIVE.match(line) else line for line in text.split("\n"))
 
 
+def decode_tunebook(data: bytes) -> str:
+    """A tune book file's text: UTF-8 (with or without a BOM), or UTF-16 when it starts with a BOM.
+
+    Bytes that are not UTF-8 survive as surrogate escapes, so parse_tunebook can skip just
+    the tunes that hold them, naming the line.
+    """
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")):  # Windows editors save "Unicode" as UTF-16
+        return data.decode("utf-16", errors="replace")
+    return data.removeprefix(b"\xef\xbb\xbf").decode("utf-8", errors="surrogateescape")
+
+
 def tool_bytes(text: str) -> bytes:
     """The bytes an external tool reads for a tune: UTF-8, surrogate escapes back to their own bytes.
 
@@ -119,7 +130,7 @@ def split_tunebook(text: str) -> list[tuple[int, str]]:
     Example: "X:1\\nK:D\\nABc|\\n\\nX:2\\nK:G\\nGAB|" -> [(1, "X:1\\nK:D\\nABc|"), (5, ...)]
     """
     tunes = []
-    for start, lines in _blocks(normalise_newlines(text)):
+    for start, lines in _blocks(normalise_newlines(text.removeprefix("\ufeff"))):
         for line_number, piece in _split_at_x(start, lines):
             has_x = piece[0].startswith("X:")
             has_k = any(line.startswith("K:") for line in piece)

@@ -9,7 +9,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from tunesmith.abcnotation import Tune, TuneError, header_and_body, parse_tunebook
+from tunesmith.abcnotation import Tune, TuneError, decode_tunebook, header_and_body, parse_tunebook
 
 # Named corpora shipped inside the music21 package (folder under music21/corpus).
 MUSIC21_CORPORA = {
@@ -52,11 +52,11 @@ class Split:
 
 
 def read_text(path: Path) -> str:
-    """Read a file as UTF-8; bytes that are not UTF-8 survive as surrogate escapes.
+    """Read a file as UTF-8 (or UTF-16 with a BOM); bytes that are not UTF-8 survive as surrogate escapes.
 
     parse_tunebook then skips just the tunes that hold such bytes, naming the line.
     """
-    return path.read_bytes().decode("utf-8", errors="surrogateescape")
+    return decode_tunebook(path.read_bytes())
 
 
 def _music21_corpus_dir(folder: str) -> Path:

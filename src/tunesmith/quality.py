@@ -30,6 +30,7 @@ from statistics import mean
 
 from tunesmith.abcnotation import (
     FIELD_LINE,
+    decode_tunebook,
     default_unit_length,
     disarm_directives,
     header_and_body,
@@ -745,7 +746,7 @@ def check_tunebook(source: str | os.PathLike | Sequence[str], *, use_abc2midi: b
                    use_music21: bool = False, index: NoveltyIndex | None = None) -> list[TuneReport]:
     """Check every tune of a tune book file (a path) or of a list of tune texts."""
     if isinstance(source, (str, os.PathLike)):
-        text = Path(source).read_text(encoding="utf-8", errors="replace")
+        text = decode_tunebook(Path(source).read_bytes())
         source = [tune for _, tune in split_tunebook(text)]
     options = dict(use_abc2midi=use_abc2midi, use_music21=use_music21, index=index)
     return [check_tune(text, **options) for text in source]

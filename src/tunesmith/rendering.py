@@ -33,6 +33,7 @@ from pathlib import Path
 from tunesmith.abcnotation import (
     LAB_RHYTHM_ID,
     canonical_rhythm,
+    decode_tunebook,
     disarm_directives,
     parse_fields,
     split_tunebook,
@@ -424,7 +425,7 @@ def render_tunebook(
     missing = missing_tools(formats, options.soundfont)
     if missing:
         raise ToolMissing(missing)
-    book = split_tunebook(Path(path).read_text(encoding="utf-8", errors="surrogateescape"))
+    book = split_tunebook(decode_tunebook(Path(path).read_bytes()))
     results = []
     for number in range(1, len(book) + 1) if tunes is None else tunes:
         if not 1 <= number <= len(book):
