@@ -115,3 +115,9 @@ def test_bad_settings_show_the_servers_error_on_the_page(server, page):
     page.click("#generate")
     playwright.expect(page.locator("#error")).to_contain_text("seed: Input should be greater than or equal to 0")
     assert page.locator(".tune").count() == 0
+
+
+def test_api_docs_render_offline(server, page):
+    url, _ = server
+    page.goto(f"{url}/docs")
+    playwright.expect(page.locator("body")).to_contain_text("/api/generate", timeout=20_000)
