@@ -26,7 +26,7 @@ from safetensors.torch import save_file
 from torch import nn
 
 from tunesmith.models import build_model, model_config, model_kind
-from tunesmith.vocab import CharVocab
+from tunesmith.vocab import CharVocab, vocab_from_dict
 
 BEST_FILE, LAST_FILE, CONFIG_FILE = "model.safetensors", "last.safetensors", "config.json"
 FORMAT_VERSION = 1
@@ -37,7 +37,7 @@ class TrainedModel:
     """A network with the vocabulary it was trained on and everything known about it."""
 
     network: nn.Module
-    vocab: CharVocab
+    vocab: CharVocab  # or an ABCTokenVocab: the same interface
     meta: dict
 
 
@@ -154,4 +154,4 @@ def load_model(path: str | os.PathLike) -> TrainedModel:
     weights = {k.removeprefix("model."): v for k, v in tensors.items() if not k.startswith(("optim.", "rng."))}
     network.load_state_dict(weights)
     network.eval()
-    return TrainedModel(network, CharVocab.from_dict(meta["vocab"]), meta)
+    return TrainedModel(network, vocab_from_dict(meta["vocab"]), meta)

@@ -11,6 +11,10 @@ tunes) maps them to the explicit <unk> symbol so they are counted, not dropped.
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from tunesmith.abctokens import ABCTokenVocab
 
 BOS, EOS, UNK = "<s>", "</s>", "<unk>"
 SPECIALS = (BOS, EOS, UNK)
@@ -63,3 +67,12 @@ class CharVocab:
         if vocab.tokens != list(data["tokens"]):
             raise ValueError("vocabulary tokens are not in canonical order")
         return vocab
+
+
+def vocab_from_dict(data: dict) -> CharVocab | ABCTokenVocab:
+    """Rebuild whichever vocabulary a checkpoint saved: characters ("char") or ABC units ("abc")."""
+    if data.get("kind") == "abc":
+        from tunesmith.abctokens import ABCTokenVocab
+
+        return ABCTokenVocab.from_dict(data)
+    return CharVocab.from_dict(data)
