@@ -85,21 +85,28 @@ def mit_data_file() -> Path:
 
 def resolve_files(data: str) -> list[Path]:
     """The .abc files a DATA argument stands for: a file, a folder, or a named corpus."""
-    path = Path(data).expanduser()
-    if path.is_file():
-        return [path]
-    if path.is_dir():
-        files = sorted(p for p in path.rglob("*") if p.suffix.lower() == ".abc" and p.is_file())
-        if not files:
-            raise DataError(f"{data}: folder holds no .abc files")
-        return files
+    shown = data if data.isprintable() else repr(data)
+    shown = shown if len(shown) <= 100 else shown[:60] + "..."  # the message stays one readable line
+    if not data.strip():  # Path("") is the current folder: never read everything under it by accident
+        raise DataError("empty DATA: give an .abc file, a folder of them, or a named corpus")
+    try:
+        path = Path(data).expanduser()
+        if path.is_file():
+            return [path]
+        if path.is_dir():
+            files = sorted(p for p in path.rglob("*") if p.suffix.lower() == ".abc" and p.is_file())
+            if not files:
+                raise DataError(f"{shown}: folder holds no .abc files")
+            return files
+    except (OSError, RuntimeError) as error:  # a name too long, ~nosuchuser, a folder that vanished
+        raise DataError(f"{shown}: cannot use this path ({getattr(error, 'strerror', None) or error})") from None
     if data == "mit":
         return [mit_data_file()]
     if data in MUSIC21_CORPORA:
         folder = _music21_corpus_dir(MUSIC21_CORPORA[data][0])
         return sorted(folder.glob("*.abc"))
     names = ", ".join(["mit", *MUSIC21_CORPORA])
-    raise DataError(f"{data}: no such file or folder, and not a named corpus ({names})")
+    raise DataError(f"{shown}: no such file or folder, and not a named corpus ({names})")
 
 
 def load_file(path: Path) -> Corpus:
