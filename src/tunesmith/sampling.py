@@ -9,6 +9,7 @@ any header field you left open). Everything after the script is free until </s>.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, replace
 
 import torch
@@ -25,6 +26,17 @@ class SamplingSettings:
     top_k: int | None = None  # sample only from the k most likely characters
     top_p: float | None = None  # sample only from the smallest set holding this much probability
     max_chars: int = 2000  # a tune still going at this length is cut and marked unfinished
+
+    def __post_init__(self):
+        # Each of these would otherwise fail deep in torch, with a message about tensors.
+        if not math.isfinite(self.temperature):
+            raise ValueError(f"temperature must be a finite number (got {self.temperature})")
+        if self.top_k is not None and self.top_k < 0:
+            raise ValueError(f"top-k must be 0 (off) or more (got {self.top_k})")
+        if self.top_p is not None and not 0 < self.top_p <= 1:
+            raise ValueError(f"top-p must be above 0 and at most 1 (got {self.top_p})")
+        if self.max_chars < 1:
+            raise ValueError(f"max-chars must be at least 1 (got {self.max_chars})")
 
 
 @dataclass(frozen=True)
@@ -138,9 +150,12 @@ def sample_tunes(
             try:
                 vocab.encode(piece)
             except ValueError as error:
-                raise ValueError(f"prompt {piece!r}: {error}") from None
+                shown = piece if len(piece) <= 60 else piece[:60] + "..."
+                raise ValueError(f"prompt {shown!r}: {error}") from None
     generator = torch.Generator().manual_seed(seed)
     prefix = _shared_prefix(script)
+    if len(prefix) >= settings.max_chars:
+        raise ValueError(f"the prompt is {len(prefix)} characters, no shorter than max-chars {settings.max_chars}")
     followers = [ScriptFollower(script) for _ in range(num)]
     for follower in followers:
         for char in prefix:
