@@ -1,0 +1,77 @@
+"""Where tensors live: `--device auto|cpu|cuda|mps`, and the precision each device trains in.
+
+    resolve_device("auto")  ->  cuda if a CUDA GPU is usable, else mps (Apple), else cpu
+
+Nothing else in Tunesmith names a device: models, batches and evaluation follow the
+device of the network's parameters, and checkpoints are always written from CPU tensors.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+
+import torch
+
+DEVICE_CHOICES = ("auto", "cpu", "cuda", "mps")
+
+
+class DeviceError(ValueError):
+    """A device was asked for that this machine does not have."""
+
+
+def _mps_available() -> bool:
+    mps = getattr(torch.backends, "mps", None)
+    return bool(mps and mps.is_available())
+
+
+def resolve_device(name: str | torch.device = "auto", local_rank: int | None = None) -> torch.device:
+    """A concrete torch.device for a --device value; one process per GPU takes GPU local_rank.
+
+    Example: resolve_device("cuda", local_rank=1) -> device("cuda:1")
+    """
+    name = str(name)
+    kind = name.split(":")[0]
+    if kind not in DEVICE_CHOICES:
+        raise DeviceError(f"unknown device {name!r}; choose from {', '.join(DEVICE_CHOICES)}")
+    if kind == "auto":
+        kind = "cuda" if torch.cuda.is_available() else "mps" if _mps_available() else "cpu"
+    if kind == "cuda":
+        if not torch.cuda.is_available():
+            raise DeviceError("--device cuda: no CUDA GPU is usable here (torch "
+                              f"{torch.__version__}, built {'with' if torch.version.cuda else 'without'} CUDA)")
+        if ":" in name:
+            return torch.device(name)
+        rank = local_rank if local_rank is not None else int(os.environ.get("LOCAL_RANK", 0))
+        return torch.device("cuda", rank % torch.cuda.device_count())
+    if kind == "mps" and not _mps_available():
+        raise DeviceError("--device mps: Apple's Metal backend is not available here")
+    return torch.device(kind)
+
+
+def autocast(device: torch.device) -> contextlib.AbstractContextManager:
+    """bf16 mixed precision on CUDA (no loss scaling needed, unlike fp16); full float32 elsewhere.
+
+    CPU stays float32 so that CPU runs match the lab's numbers and each other exactly.
+    """
+    if device.type == "cuda" and torch.cuda.is_bf16_supported():
+        return torch.autocast("cuda", dtype=torch.bfloat16)
+    return contextlib.nullcontext()
+
+
+def to_device(batch: tuple[torch.Tensor, ...], device: torch.device) -> tuple[torch.Tensor, ...]:
+    """Move CPU tensors to the device; through pinned memory and without waiting, for a GPU."""
+    if device.type == "cpu":
+        return batch
+    if device.type == "cuda":
+        return tuple(t.pin_memory().to(device, non_blocking=True) for t in batch)
+    return tuple(t.to(device) for t in batch)
+
+
+def describe_device(device: torch.device) -> str:
+    """One line for logs: which device, and what it is."""
+    if device.type == "cuda":
+        return f"{device} ({torch.cuda.get_device_name(device)})"
+    if device.type == "cpu":
+        return f"cpu ({torch.get_num_threads()} threads)"
+    return str(device)
