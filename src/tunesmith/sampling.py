@@ -120,6 +120,7 @@ def filter_logits(logits: torch.Tensor, settings: SamplingSettings) -> torch.Ten
         cumulative = torch.softmax(sorted_logits, dim=-1).cumsum(-1)
         # Drop a token when the tokens before it already hold top_p; the first always stays.
         drop_sorted = (cumulative - torch.softmax(sorted_logits, dim=-1)) >= settings.top_p
+        drop_sorted[..., 0] = False  # also when top_p is below float32's smallest number and rounds to 0
         drop = drop_sorted.scatter(-1, order, drop_sorted)
         logits = logits.masked_fill(drop, float("-inf"))
     return logits
