@@ -242,7 +242,7 @@ def normalise_tune(text: str, source: str = "<text>", number: int = 1) -> str:
     fields["K"] = canonical_key(fields["K"])
     if "R" in fields:
         fields["R"] = canonical_rhythm(fields["R"])
-    if "L" not in fields:
+    if not fields.get("L"):  # missing or empty
         fields["L"] = default_unit_length(fields.get("M", "none"))
     # K: is written even when empty ("K:" is C major to abc2midi): a tune without it is not a tune.
     head = [f"{letter}:{fields[letter]}" for letter in HEADER_ORDER if fields.get(letter) or letter == "K"]
