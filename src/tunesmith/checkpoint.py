@@ -132,6 +132,8 @@ def read_checkpoint(path: Path) -> tuple[dict[str, torch.Tensor], dict]:
     try:
         with safe_open(str(path), framework="pt") as handle:
             meta = json.loads((handle.metadata() or {})["tunesmith"])
+            if not isinstance(meta, dict):
+                raise ValueError("its metadata is not a JSON object")
             tensors = {key: handle.get_tensor(key) for key in handle.keys()}  # noqa: SIM118 (safe_open is not a dict)
     except FileNotFoundError:
         raise
@@ -150,8 +152,32 @@ def load_model(path: str | os.PathLike) -> TrainedModel:
     if not file.is_file():
         raise FileNotFoundError(f"{path}: no {BEST_FILE} here; train one with `tunesmith train`")
     tensors, meta = read_checkpoint(file)
-    network = build_model(meta["model_kind"], meta["model_config"])
+    try:
+        network, vocab = _rebuild(meta, tensors)
+    except (KeyError, TypeError, ValueError, RuntimeError) as error:  # a file edited by hand, or by someone else
+        reason = f"no {error} in its metadata" if isinstance(error, KeyError) else str(error).split("\n")[0]
+        raise ValueError(f"{file}: not a usable Tunesmith checkpoint ({reason})") from None
+    return TrainedModel(network, vocab, meta)
+
+
+def _rebuild(meta: dict, tensors: dict[str, torch.Tensor]) -> tuple[nn.Module, object]:
+    """The network and vocabulary a checkpoint describes, once its parts are known to fit together."""
+    vocab = vocab_from_dict(meta["vocab"])
+    # Shapes from a model on the meta device: a config asking for terabytes allocates nothing.
+    with torch.device("meta"):
+        expected = build_model(meta["model_kind"], meta["model_config"]).state_dict()
     weights = {k.removeprefix("model."): v for k, v in tensors.items() if not k.startswith(("optim.", "rng."))}
+    for name in sorted(expected.keys() ^ weights.keys()):
+        raise ValueError(f"{'no tensor' if name in expected else 'unexpected tensor'} {name!r}")
+    for name, tensor in weights.items():
+        if tensor.shape != expected[name].shape:
+            raise ValueError(f"tensor {name!r} has shape {list(tensor.shape)}, its config says "
+                             f"{list(expected[name].shape)}")
+        if tensor.is_floating_point() and not torch.isfinite(tensor).all():
+            raise ValueError(f"tensor {name!r} holds NaN or infinity")
+    if meta["model_config"]["vocab_size"] != len(vocab):
+        raise ValueError(f"the vocabulary has {len(vocab)} symbols, the model "
+                         f"{meta['model_config']['vocab_size']}")
+    network = build_model(meta["model_kind"], meta["model_config"])
     network.load_state_dict(weights)
-    network.eval()
-    return TrainedModel(network, vocab_from_dict(meta["vocab"]), meta)
+    return network.eval(), vocab
