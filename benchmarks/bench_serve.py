@@ -9,7 +9,8 @@ the page: generate two tunes, draw both scores, edit one (render), fetch its MID
 one (WAV), check the health line, and every fourth round keep a tune and list the book.
 Reports requests/s, p50/p95 latency (overall and per endpoint), errors (any status other
 than 2xx, 429 included, or a failed connection), the server's peak resident memory
-(VmHWM), and whether kept.abc holds exactly the tunes kept.
+(VmHWM), and whether kept.abc holds exactly the tunes kept. Rounds still running at the
+deadline are finished, so `seconds` is a little over --seconds; requests/s divides by it.
 """
 
 from __future__ import annotations
@@ -87,6 +88,7 @@ class Recorder:
         self.samples: list[tuple[str, float, int]] = []  # (endpoint, seconds, status; 0 = no answer)
         self.errors: list[str] = []
         self.kept = 0
+        self.sampling: list[float] = []  # the server's own timing of each generate call, queue left out
 
     async def call(
         self, client: httpx.AsyncClient, label: str, method: str, path: str, **kwargs: object
@@ -113,6 +115,7 @@ async def session(client: httpx.AsyncClient, record: Recorder, rng: random.Rando
     if response is None:
         return
     tunes = response.json()["tunes"]
+    record.sampling.append(response.json()["seconds"])
     await asyncio.gather(*(record.call(client, "svg", "GET", t["urls"]["svg"]) for t in tunes))
     edited = tunes[0]["abc"].replace("T:", "T:Edited ", 1)
     rendered = await record.call(client, "render", "POST", "/api/render",
@@ -160,6 +163,7 @@ def figures(record: Recorder, args: argparse.Namespace, elapsed: float, rounds: 
         "requests": len(seconds),
         "requests_per_s": round(len(seconds) / elapsed, 2),
         **{k: v for k, v in latency(seconds).items() if k != "count"},
+        "generate_sampling_p50_ms": latency(record.sampling)["p50_ms"],  # the rest of generate's latency is queue
         "errors": len(record.errors),
         "first_errors": record.errors[:5],
         "server_peak_rss_mib": rss,

@@ -481,7 +481,7 @@ def create_app(
     storage_dir: Path,
     *,
     data_dir: Path | None = None,
-    max_jobs: int = 2,
+    max_jobs: int = 1,  # the sampler is a Python loop holding the GIL: a second thread adds no speed
     max_waiting: int = 32,
     novelty: bool = True,
     allowed_hosts: Sequence[str] | None = None,
