@@ -7,7 +7,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 INSTALLED := $(VENV)/.installed
 
-.PHONY: install demo test lint clean
+.PHONY: install demo test fuzz lint clean
 
 $(INSTALLED): pyproject.toml constraints.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -22,6 +22,12 @@ demo: $(INSTALLED)
 test: $(INSTALLED)
 	$(BIN)/ruff check src tests
 	$(BIN)/python -m pytest -q
+
+# The fault and fuzz tests at length (about 15 minutes on 2 cores; not in CI): 50x the examples
+# and mutants, the 50 MB tune book, kills at random moments; counts per entry point in fuzz-report.json.
+fuzz: $(INSTALLED)
+	HYPOTHESIS_PROFILE=fuzz TUNESMITH_FUZZ_REPORT=fuzz-report.json $(BIN)/python -m pytest -q -s \
+		tests/test_fuzz.py tests/test_checkpoint_tamper.py tests/test_faults.py
 
 lint: $(INSTALLED)
 	$(BIN)/ruff check src tests

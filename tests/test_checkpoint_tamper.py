@@ -1,0 +1,179 @@
+"""Untrusted run directories: a tampered or foreign checkpoint gives one clear line, and nothing is unpickled."""
+
+from __future__ import annotations
+
+import ast
+import json
+import pickle
+from pathlib import Path
+
+import pytest
+import torch
+from hypothesis import given
+from hypothesis import strategies as st
+from safetensors.torch import save_file
+
+from fuzz import FUZZ, report, tried
+from tunesmith.checkpoint import BEST_FILE, CONFIG_FILE, describe, load_model, read_checkpoint, save_best
+from tunesmith.cli import main
+from tunesmith.models import build_model
+from tunesmith.vocab import CharVocab
+
+SRC = Path(__file__).resolve().parents[1] / "src" / "tunesmith"
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _print_counts():
+    yield
+    print("\n" + report())
+
+
+@pytest.fixture(scope="module")
+def good(tmp_path_factory) -> tuple[Path, dict[str, torch.Tensor], dict]:
+    vocab = CharVocab.build(["X:1\nT:Tamper\nM:6/8\nK:D\nABc dBA|"])
+    torch.manual_seed(0)
+    network = build_model("lstm", {"vocab_size": len(vocab), "embed_dim": 8, "hidden_size": 16})
+    run = tmp_path_factory.mktemp("good")
+    save_best(run, network, describe(network, vocab, seed=3))
+    tensors, meta = read_checkpoint(run / BEST_FILE)
+    return run, tensors, meta
+
+
+def _write(folder: Path, tensors: dict[str, torch.Tensor], meta: object | None) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    metadata = None if meta is None else {"tunesmith": meta if isinstance(meta, str) else json.dumps(meta)}
+    save_file(tensors, str(folder / BEST_FILE), metadata)
+    return folder
+
+
+def _refused(folder: Path, capsys, *phrases: str) -> None:
+    """load_model raises one clear ValueError naming the file; generate says the same in one line, exit 2."""
+    tried("checkpoint.load_model (tampered)")
+    with pytest.raises(ValueError) as caught:
+        load_model(folder)
+    message = str(caught.value)
+    assert "\n" not in message and len(message) < 400, message
+    assert str(folder) in message
+    for phrase in phrases:
+        assert phrase in message, message
+    capsys.readouterr()
+    assert main(["generate", "--model", str(folder), "--max-chars", "40"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.count("\n") == 0 and err.startswith("tunesmith: ") and str(folder) in err
+
+
+def _with(meta: dict, **changes: object) -> dict:
+    return {**meta, **changes}
+
+
+def _config(meta: dict, **changes: object) -> dict:
+    return {**meta, "model_config": {**meta["model_config"], **changes}}
+
+
+def test_the_untampered_checkpoint_loads(good):
+    run, _, meta = good
+    assert load_model(run).meta["seed"] == 3 == meta["seed"]
+
+
+@pytest.mark.parametrize(("name", "change", "phrase"), [
+    ("no metadata", lambda t, m: (t, None), "not a Tunesmith checkpoint"),
+    ("metadata not JSON", lambda t, m: (t, "{not json"), "not a Tunesmith checkpoint"),
+    ("metadata a list", lambda t, m: (t, [1, 2]), "not a JSON object"),
+    ("no model kind", lambda t, m: (t, {k: v for k, v in m.items() if k != "model_kind"}), "'model_kind'"),
+    ("unknown kind", lambda t, m: (t, _with(m, model_kind="os.system")), "unknown model kind"),
+    ("config not a dict", lambda t, m: (t, _with(m, model_config="x")), "mapping"),
+    ("config unknown field", lambda t, m: (t, _config(m, evil=1)), "evil"),
+    ("negative size", lambda t, m: (t, _config(m, hidden_size=-4)), "hidden_size"),
+    ("a terabyte model", lambda t, m: (t, _config(m, hidden_size=10**6)), "its config says"),
+    ("wrong vocab size in config", lambda t, m: (t, _config(m, vocab_size=5)), "its config says"),
+    ("vocabulary cut short", lambda t, m: (t, _with(m, vocab={"kind": "char", "tokens": m["vocab"]["tokens"][:6]})),
+     "the vocabulary has 6 symbols"),
+    ("no vocabulary", lambda t, m: (t, {k: v for k, v in m.items() if k != "vocab"}), "'vocab'"),
+    ("vocabulary of numbers", lambda t, m: (t, _with(m, vocab={"kind": "char", "tokens": [1, 2, 3]})), "vocabulary"),
+    ("unknown vocabulary kind", lambda t, m: (t, _with(m, vocab={"kind": "bpe"})), "vocabulary"),
+    ("a tensor missing", lambda t, m: ({k: v for k, v in t.items() if k != "embed.weight"}, m), "no tensor"),
+    ("an extra tensor", lambda t, m: ({**t, "evil": torch.zeros(2)}, m), "unexpected tensor 'evil'"),
+    ("a wrong shape", lambda t, m: ({**t, "embed.weight": torch.zeros(3, 3)}, m), "has shape [3, 3]"),
+    ("NaN weights", lambda t, m: ({k: torch.full_like(v, float("nan")) for k, v in t.items()}, m), "NaN"),
+])
+def test_a_tampered_safetensors_file_is_refused(good, tmp_path, capsys, name, change, phrase):
+    _, tensors, meta = good
+    _refused(_write(tmp_path / "run", *change(tensors, meta)), capsys, phrase)
+
+
+@FUZZ
+@given(st.binary(max_size=2000))
+def test_garbage_bytes_are_refused(tmp_path_factory, capsys, data):
+    folder = tmp_path_factory.mktemp("garbage")
+    (folder / BEST_FILE).write_bytes(data)
+    _refused(folder, capsys)
+
+
+@FUZZ
+@given(st.integers(min_value=0, max_value=10_000), st.integers(min_value=0, max_value=255))
+def test_a_flipped_or_truncated_byte_never_crashes(good, tmp_path_factory, capsys, at, value):
+    """Damage anywhere in a real file: it loads (the byte was in a weight) or is refused clearly."""
+    run, _, _ = good
+    data = bytearray((run / BEST_FILE).read_bytes())
+    folder = tmp_path_factory.mktemp("flipped")
+    if at >= len(data):
+        data = data[: at % len(data)]  # truncated instead
+    else:
+        data[at] = value
+    (folder / BEST_FILE).write_bytes(bytes(data))
+    tried("checkpoint.load_model (tampered)")
+    try:
+        model = load_model(folder)
+    except ValueError as error:
+        assert "\n" not in str(error) and str(folder) in str(error)
+    else:
+        assert all(torch.isfinite(p).all() for p in model.network.parameters())
+
+
+def test_config_json_is_documentation_not_input(good, tmp_path):
+    """load_model reads only the safetensors file: garbage in config.json changes nothing."""
+    run, tensors, meta = good
+    folder = _write(tmp_path / "run", tensors, meta)
+    for garbage in ("{not json", json.dumps({"model_kind": "transformer", "model_config": {"vocab_size": 1}}), ""):
+        (folder / CONFIG_FILE).write_text(garbage)
+        tried("checkpoint.load_model (tampered)")
+        loaded = load_model(folder)
+        assert type(loaded.network).__name__ == "LSTMLanguageModel"
+        assert loaded.vocab.tokens == meta["vocab"]["tokens"]
+
+
+class _Payload:
+    """What a pickle-based loader would run: it would leave a marker file behind."""
+
+    marker: Path
+
+    def __reduce__(self):
+        return (Path.write_text, (self.marker, "unpickled"))
+
+
+@pytest.mark.parametrize("how", ["torch.save", "pickle"])
+def test_a_pickle_under_the_checkpoint_name_is_never_unpickled(tmp_path, capsys, how):
+    payload = _Payload()
+    payload.marker = tmp_path / "pwned"
+    folder = tmp_path / "run"
+    folder.mkdir()
+    if how == "torch.save":
+        torch.save({"model": payload}, folder / BEST_FILE)
+    else:
+        (folder / BEST_FILE).write_bytes(pickle.dumps(payload))
+    _refused(folder, capsys, "not a Tunesmith checkpoint")
+    assert not payload.marker.exists()
+
+
+def test_no_module_loads_with_pickle():
+    """Every checkpoint read goes through safetensors: no torch.load, pickle or numpy allow_pickle."""
+    for path in SRC.rglob("*.py"):
+        tree = ast.parse(path.read_text())
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Import | ast.ImportFrom):
+                names = [alias.name for alias in node.names] + [getattr(node, "module", None) or ""]
+                assert not {"pickle", "dill", "cloudpickle", "joblib"} & set(names), f"{path.name}:{node.lineno}"
+            if isinstance(node, ast.Attribute) and node.attr == "load" and isinstance(node.value, ast.Name):
+                assert node.value.id != "torch", f"{path.name}:{node.lineno}: torch.load"
+            if isinstance(node, ast.keyword) and node.arg == "allow_pickle":
+                raise AssertionError(f"{path.name}:{node.lineno}: allow_pickle")
