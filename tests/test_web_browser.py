@@ -5,11 +5,15 @@ Set TUNESMITH_SCREENSHOT=/path/page.png to keep a screenshot of the page after g
 
 from __future__ import annotations
 
+import json
 import os
+import re
 import shutil
 import socket
 import threading
 import time
+import urllib.request
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -36,10 +40,9 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-@pytest.fixture
-def server(tiny_run, tmp_path):
-    """The workshop on a free port, uvicorn in a background thread."""
-    app = create_app(tiny_run, tmp_path / "store", data_dir=tmp_path / "data", novelty=True)
+@contextmanager
+def running(app, novelty: bool):
+    """The app on a free port, uvicorn in a background thread; its URL."""
     port = free_port()
     uv = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
     thread = threading.Thread(target=uv.run, daemon=True)
@@ -48,9 +51,25 @@ def server(tiny_run, tmp_path):
     while not uv.started and time.monotonic() < deadline:
         time.sleep(0.05)
     assert uv.started, "uvicorn did not start"
-    yield f"http://127.0.0.1:{port}", tmp_path / "data" / "kept.abc"
-    uv.should_exit = True
-    thread.join(10)
+    while novelty and time.monotonic() < deadline + 60:  # the copied-bars index, so the page shows it
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/api/health") as answer:
+            if json.load(answer)["novelty"] != "building":
+                break
+        time.sleep(0.2)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        uv.should_exit = True
+        thread.join(10)
+
+
+@pytest.fixture(params=[False], ids=["plain"])
+def server(request, tiny_run, tmp_path):
+    """(URL, kept.abc) of a workshop; indirect parametrisation with True indexes the training tunes."""
+    novelty = request.param
+    app = create_app(tiny_run, tmp_path / "store", data_dir=tmp_path / "data", novelty=novelty)
+    with running(app, novelty) as url:
+        yield url, tmp_path / "data" / "kept.abc"
 
 
 @pytest.fixture
@@ -69,6 +88,7 @@ def page():
     assert not errors, f"the page reported errors: {errors}"
 
 
+@pytest.mark.parametrize("server", [True], ids=["indexed"], indirect=True)
 def test_generate_edit_and_keep_in_the_browser(server, page):
     url, kept_file = server
     page.goto(url)
@@ -84,6 +104,8 @@ def test_generate_edit_and_keep_in_the_browser(server, page):
     scores = page.locator(".tune .score svg")
     playwright.expect(scores).to_have_count(2, timeout=30_000)
     playwright.expect(page.locator(".tune .quality")).to_have_count(2)
+    playwright.expect(page.locator("#progress-text")).to_contain_text("2 tunes in")
+    playwright.expect(page.locator(".tune .quality").first).to_contain_text(re.compile(r"copied bars\s*\d+"))
     if os.environ.get("TUNESMITH_SCREENSHOT"):
         page.wait_for_timeout(300)  # let the layout settle
         page.screenshot(path=os.environ["TUNESMITH_SCREENSHOT"], full_page=True)

@@ -77,6 +77,7 @@ async function generate(event) {
   $("#generate").disabled = true;
   try {
     const result = await api("/api/generate", request);
+    clearInterval(timer);
     const list = $("#tunes");
     list.replaceChildren();
     result.tunes.forEach((tune, i) => list.append(tuneCard(tune, result, i)));
