@@ -7,7 +7,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 INSTALLED := $(VENV)/.installed
 
-.PHONY: install demo test fuzz lint clean
+.PHONY: install demo test fuzz bench lint clean
 
 $(INSTALLED): pyproject.toml constraints.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -28,6 +28,11 @@ test: $(INSTALLED)
 fuzz: $(INSTALLED)
 	HYPOTHESIS_PROFILE=fuzz TUNESMITH_FUZZ_REPORT=fuzz-report.json $(BIN)/python -m pytest -q -s \
 		tests/test_fuzz.py tests/test_checkpoint_tamper.py tests/test_faults.py
+
+# Tunesmith against the MIT lab on this machine (about 45 minutes on 2 cores; run it alone):
+# benchmarks/results/<date>.json and .md. BENCH_ARGS=--quick for a smoke test in seconds.
+bench: $(INSTALLED)
+	$(BIN)/python -m benchmarks.run --quality-minutes 10 $(BENCH_ARGS)
 
 lint: $(INSTALLED)
 	$(BIN)/ruff check src tests
