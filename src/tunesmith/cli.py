@@ -54,12 +54,18 @@ def cmd_data_stats(args: argparse.Namespace) -> int:
 
 
 def cmd_train(args: argparse.Namespace) -> int:
+    from tunesmith import distributed
     from tunesmith.training import train
 
+    if args.nproc > 1 and not distributed.launched_by_torchrun():
+        return distributed.launch(args.nproc, args.argv)  # each process comes back here as one rank
     final = train(
         args.data, args.out, args.preset, steps=args.steps, minutes=args.minutes,
         seed=args.seed, resume=args.resume, show_progress=not args.quiet, diagnostics=args.diagnostics,
+        device=args.device,
     )
+    if not distributed.is_rank_zero():
+        return 0
     print(json.dumps(final))
     print(f"model written to {args.out}/model.safetensors; try: tunesmith generate --model {args.out}")
     return 0
@@ -355,6 +361,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
+    from tunesmith.device import DEVICE_CHOICES
     from tunesmith.training import DEFAULT_PRESET, PRESETS
 
     fmt = argparse.ArgumentDefaultsHelpFormatter
@@ -380,6 +387,11 @@ def build_parser() -> argparse.ArgumentParser:
     tr.add_argument("--seed", type=int, default=0)
     tr.add_argument("--resume", action="store_true", help="go on from RUN_DIR/last.safetensors")
     tr.add_argument("--quiet", action="store_true", help="no progress bar")
+    tr.add_argument("--device", choices=DEVICE_CHOICES, default="auto",
+                    help="auto: cuda if a GPU is usable, else mps, else cpu; bf16 mixed precision on cuda")
+    tr.add_argument("--nproc", type=int, default=1, metavar="N",
+                    help="train in N processes on this machine (DistributedDataParallel: gloo on CPU, "
+                         "NCCL on GPUs); for several machines use torchrun, see the README")
     tr.add_argument("--diagnostics", action="store_true",
                     help="log gradient reach and per-layer gradient norms; draw them with `tunesmith plot`")
     tr.set_defaults(func=cmd_train)
@@ -462,6 +474,7 @@ def main(argv: list[str] | None = None) -> int:
 
     parser = build_parser()
     args = parser.parse_args(argv)
+    args.argv = list(sys.argv[1:] if argv is None else argv)  # for `train --nproc`, which starts itself again
     if getattr(args, "num", 1) < 1:
         parser.error("--num must be at least 1")
     if getattr(args, "format", ["abc"]) != ["abc"] and not args.out:

@@ -29,8 +29,10 @@ def bits_per_char(network: nn.Module, vocab: CharVocab, texts: Sequence[str]) ->
         raise ValueError("no held-out tunes to score")
     was_training = network.training
     network.eval()
+    device = next(network.parameters()).device
     total_nats, count = 0.0, 0
     for x, y in padded_batches([vocab.encode_tune(t, strict=False) for t in texts]):
+        x, y = x.to(device), y.to(device)
         logits, _ = network(x)
         total_nats += F.cross_entropy(logits.flatten(0, 1), y.flatten(), reduction="sum").item()
         count += int((y != -100).sum())

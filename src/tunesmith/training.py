@@ -14,6 +14,7 @@ from pathlib import Path
 import torch
 import torch.nn.functional as F
 
+from tunesmith import distributed
 from tunesmith.batching import concatenate, random_windows
 from tunesmith.checkpoint import (
     LAST_FILE,
@@ -25,6 +26,7 @@ from tunesmith.checkpoint import (
     save_last,
 )
 from tunesmith.corpus import Split
+from tunesmith.device import autocast, describe_device, resolve_device, to_device
 from tunesmith.diagnostics import gradient_norms, gradient_reach
 from tunesmith.evaluation import bits_per_char
 from tunesmith.models import build_model, count_parameters
@@ -148,8 +150,13 @@ class Trainer:
         data_description: dict | None = None,
         resume: bool = False,
         log: Callable[[str], None] = print,
+        device: str | torch.device = "auto",
     ):
         self.run_dir, self.split, self.log = Path(run_dir), split, log
+        self.device = resolve_device(device)
+        self.ranks = distributed.setup(self.device)  # one rank of one, unless started by torchrun
+        if not self.ranks.is_main:
+            self.log = _quiet
         self.train_texts = [t.text for t in split.train]
         self.valid_texts = [t.text for t in split.valid]
         if not self.train_texts or not self.valid_texts:
@@ -160,20 +167,27 @@ class Trainer:
         self.data_description = {**(data_description or {}), "split": split.sizes(),
                                  "fingerprint": data_fingerprint(self.train_texts)}
         self._prepare_run_dir(resume)
-        torch.manual_seed(self.config.seed)
+        torch.manual_seed(self.config.seed)  # the same initial weights on every rank
         self.vocab = CharVocab.build(self.train_texts)
-        self.network = build_model(self.kind, {"vocab_size": len(self.vocab), **preset.model})
+        self.network = build_model(self.kind, {"vocab_size": len(self.vocab), **preset.model}).to(self.device)
         self.optimizer = torch.optim.AdamW(
             self.network.parameters(), lr=self.config.learning_rate,
             weight_decay=self.config.weight_decay,
         )
-        self.batch_rng = torch.Generator().manual_seed(self.config.seed)
+        # Each rank draws its own windows and dropout masks; rank 0 alone draws what one process would.
+        self.batch_rng = torch.Generator().manual_seed(self.config.seed + self.ranks.rank)
+        if self.ranks.enabled:
+            torch.manual_seed(self.config.seed + self.ranks.rank)
         self.stream = concatenate([self.vocab.encode_tune(t) for t in self.train_texts])
         self.grad_norms: dict[str, float] = {}
         if resume:
             self._resume()
         if not (self.config.max_steps or self.config.max_minutes):
             raise TrainingError("give a number of steps or minutes to train for")
+        # The model forward and backward go through; DDP averages the gradients across ranks.
+        self.model = distributed.wrap(self.network, self.ranks, self.device)
+        if self.ranks.enabled:
+            self.log(f"{self.ranks.world_size} processes, {describe_device(self.device)} each")
 
     def _prepare_run_dir(self, resume: bool) -> None:
         last = self.run_dir / LAST_FILE
@@ -181,6 +195,8 @@ class Trainer:
             raise TrainingError(f"{self.run_dir}: nothing to resume (no {LAST_FILE})")
         if not resume and last.exists():
             raise TrainingError(f"{self.run_dir}: a run is already here; pass --resume or another --out")
+        if not self.ranks.is_main:
+            return  # only rank 0 writes
         try:
             self.run_dir.mkdir(parents=True, exist_ok=True)
             probe = self.run_dir / ".write-test"
@@ -198,11 +214,24 @@ class Trainer:
         self.config = replace(saved, max_steps=self.config.max_steps, max_minutes=self.config.max_minutes)
         self.network.load_state_dict({k[6:]: v for k, v in tensors.items() if k.startswith("model.")})
         restore_optimizer(self.optimizer, tensors, meta["optimizer"])
-        self.batch_rng.set_state(tensors["rng.batches"])
-        torch.set_rng_state(tensors["rng.torch"])
+        self._restore_rng(tensors, meta["state"]["step"])
         self.state = RunState(**meta["state"])
         self.state.finished = False
         self.log(f"resuming {self.run_dir} at step {self.state.step}")
+
+    def _restore_rng(self, tensors: dict[str, torch.Tensor], step: int) -> None:
+        """This rank's RNG states from the checkpoint. A rank it has none for (a run resumed on
+        more processes than it was saved from) starts afresh from the seed, its rank and the step."""
+        prefix = f"rng.rank{self.ranks.rank}." if self.ranks.rank else "rng."
+        if prefix + "batches" not in tensors:
+            fresh = self.config.seed + 1_000_003 * self.ranks.rank + step
+            self.batch_rng.manual_seed(fresh)
+            torch.manual_seed(fresh)
+            return
+        self.batch_rng.set_state(tensors[prefix + "batches"])
+        torch.set_rng_state(tensors[prefix + "torch"])
+        if self.device.type == "cuda" and prefix + "cuda" in tensors:
+            torch.cuda.set_rng_state(tensors[prefix + "cuda"], self.device)
 
     # -- the loop -----------------------------------------------------------------
 
@@ -227,8 +256,10 @@ class Trainer:
         for group in self.optimizer.param_groups:
             group["lr"] = lr
         x, y = random_windows(self.stream, self.config.batch_size, self.config.seq_length, self.batch_rng)
-        logits, _ = self.network(x)  # (B, T, vocab)
-        loss = F.cross_entropy(logits.flatten(0, 1), y.flatten())
+        x, y = to_device((x, y), self.device)
+        with autocast(self.device):  # bf16 on CUDA, float32 elsewhere
+            logits, _ = self.model(x)  # (B, T, vocab)
+            loss = F.cross_entropy(logits.flatten(0, 1), y.flatten())
         self.optimizer.zero_grad(set_to_none=True)
         loss.backward()
         if self.config.diagnostics:  # every step, so the evaluation, whenever it falls, sees the latest
@@ -241,17 +272,19 @@ class Trainer:
     def run(self, show_progress: bool = True) -> dict:
         """Train until max_steps or max_minutes; returns the final metrics."""
         self.network.train()
-        bar = self._progress_bar(show_progress)
+        bar = self._progress_bar(show_progress and self.ranks.is_main)
         window_losses: list[float] = []
         while self.progress() < 1.0 and not self.out_of_patience():
             started = time.perf_counter()
             loss = self.train_step()
+            elapsed = time.perf_counter() - started
+            # Ranks must agree when to evaluate and stop, so they share one clock (and log the mean loss).
+            elapsed, loss = self.ranks.average([elapsed, loss])
             if not math.isfinite(loss):
                 raise TrainingError(
                     f"loss became {loss} at step {self.state.step + 1}; "
                     f"the last good checkpoint is kept in {self.run_dir}"
                 )
-            elapsed = time.perf_counter() - started
             self.state.step += 1
             self.state.train_seconds += elapsed
             self.state.chars_seen += self.config.batch_size * self.config.seq_length
@@ -297,6 +330,15 @@ class Trainer:
         )
 
     def evaluate_and_save(self, train_bpc: float) -> dict:
+        """Rank 0 scores the validation tunes and writes checkpoints; the other ranks wait for it."""
+        rng_states = self.rng_states()  # gathered from every rank, so every rank takes part
+        record = self._evaluate_and_save(train_bpc, rng_states) if self.ranks.is_main else {}
+        # Early stopping must stop every rank at once: rank 0's verdict goes to all.
+        best, since = self.ranks.broadcast([self.state.best_valid_bpc, self.state.evals_since_best])
+        self.state.best_valid_bpc, self.state.evals_since_best = best, int(since)
+        return record
+
+    def _evaluate_and_save(self, train_bpc: float, rng_states: dict[str, torch.Tensor]) -> dict:
         valid_bpc = bits_per_char(self.network, self.vocab, self.valid_texts)
         self.network.train()
         record = {
@@ -318,26 +360,43 @@ class Trainer:
             save_best(self.run_dir, self.network, self.meta(metrics=record))
         else:
             self.state.evals_since_best += 1
-        save_last(self.run_dir, self.network, self.optimizer, self.rng_states(), self.meta(metrics=record))
+        save_last(self.run_dir, self.network, self.optimizer, rng_states, self.meta(metrics=record))
         plot_losses(self.run_dir)
         return record
 
     def rng_states(self) -> dict[str, torch.Tensor]:
-        """Where the batch sampler and dropout are, so --resume draws what an unbroken run would."""
-        return {"batches": self.batch_rng.get_state(), "torch": torch.get_rng_state()}
+        """Where the batch sampler and dropout are, so --resume draws what an unbroken run would.
+
+        With several ranks, every rank's states (rank r's as 'rank{r}.NAME'): call it on all ranks.
+        """
+        states = {"batches": self.batch_rng.get_state(), "torch": torch.get_rng_state()}
+        if self.device.type == "cuda":
+            states["cuda"] = torch.cuda.get_rng_state(self.device)
+        return self.ranks.gather_states(states)
 
     @functools.cached_property
     def probe_windows(self) -> torch.Tensor:
         """The same 8 validation windows at every evaluation, so gradient curves compare."""
         stream = concatenate([self.vocab.encode_tune(t, strict=False) for t in self.valid_texts])
-        return random_windows(stream, 8, min(100, len(stream) - 2), torch.Generator().manual_seed(0))[0]
+        windows = random_windows(stream, 8, min(100, len(stream) - 2), torch.Generator().manual_seed(0))[0]
+        return windows.to(self.device)
 
     def finish(self) -> dict:
         """Score the best checkpoint once on the test tunes and mark the run finished."""
+        self.state.finished = True
+        rng_states = self.rng_states()
+        in_sync = self.ranks.in_sync(self.network)
+        final = self._finish(rng_states) if self.ranks.is_main else {"rank": self.ranks.rank, "step": self.state.step}
+        if self.ranks.enabled:
+            final["ranks_in_sync"] = in_sync  # DDP's promise, checked: every rank ends with the same weights
+        self.ranks.barrier()
+        return final
+
+    def _finish(self, rng_states: dict[str, torch.Tensor]) -> dict:
         from tunesmith.checkpoint import load_model
 
-        self.state.finished = True
         best = load_model(self.run_dir)
+        best.network.to(self.device)
         final = {
             "step": self.state.step,
             "train_seconds": round(self.state.train_seconds, 1),
@@ -349,7 +408,7 @@ class Trainer:
         sample = self.train_texts[: max(len(self.valid_texts), 1)]
         final["train_tunes_bpc"] = round(bits_per_char(best.network, best.vocab, sample), 4)
         save_best(self.run_dir, best.network, {**best.meta, "state": asdict(self.state), "final": final})
-        save_last(self.run_dir, self.network, self.optimizer, self.rng_states(), self.meta(final=final))
+        save_last(self.run_dir, self.network, self.optimizer, rng_states, self.meta(final=final))
         return final
 
 
@@ -387,14 +446,19 @@ def train(
     diagnostics: bool = False,
     show_progress: bool = True,
     log: Callable[[str], None] = print,
+    device: str = "auto",
 ) -> dict:
     """Train a preset on DATA into run_dir; the Python twin of `tunesmith train`.
 
     The split by tune uses split_seed (not seed), so runs with different seeds are
-    scored on the same held-out tunes. Example: train("oneills", "runs/small", minutes=10)
+    scored on the same held-out tunes. device: auto (cuda, else mps, else cpu), cpu, cuda, mps.
+    Started by torchrun, each process trains one rank (see tunesmith.distributed).
+    Example: train("oneills", "runs/small", minutes=10)
     """
     from tunesmith.corpus import load_corpus, split_by_tune
 
+    if not distributed.is_rank_zero():
+        log = _quiet
     if preset not in PRESETS:
         raise TrainingError(f"unknown preset {preset!r}; choose from {', '.join(PRESETS)}")
     chosen = PRESETS[preset]
@@ -415,9 +479,17 @@ def train(
         "split_seed": split_seed,
         "preset": preset,
     }
-    trainer = Trainer(Path(run_dir), split, replace(chosen, train=config), description, resume, log)
+    trainer = Trainer(Path(run_dir), split, replace(chosen, train=config), description, resume, log, device)
     log(
         f"{preset}: {count_parameters(trainer.network):,} parameters, vocabulary {len(trainer.vocab)}, "
-        f"tunes train/valid/test {split.sizes()['train']}/{split.sizes()['valid']}/{split.sizes()['test']}"
+        f"tunes train/valid/test {split.sizes()['train']}/{split.sizes()['valid']}/{split.sizes()['test']}, "
+        f"on {describe_device(trainer.device)}"
     )
-    return trainer.run(show_progress)
+    try:
+        return trainer.run(show_progress)
+    finally:
+        distributed.shutdown()
+
+
+def _quiet(_: str) -> None:
+    """The log of ranks other than 0: one voice is enough."""
