@@ -419,7 +419,12 @@ def plot_losses(run_dir: Path) -> None:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    records = [json.loads(line) for line in (run_dir / "metrics.jsonl").read_text().splitlines()]
+    records = []
+    for line in (run_dir / "metrics.jsonl").read_text().splitlines():
+        try:
+            records.append(json.loads(line))
+        except json.JSONDecodeError:
+            continue  # half a line: a run killed while writing it (and since resumed)
     steps = [r["step"] for r in records]
     fig, ax = plt.subplots(figsize=(6, 4))
     ax.plot(steps, [r["train_bpc"] for r in records], label="train (running mean)")
