@@ -331,6 +331,10 @@ class Trainer:
 
     def evaluate_and_save(self, train_bpc: float) -> dict:
         """Rank 0 scores the validation tunes and writes checkpoints; the other ranks wait for it."""
+        if not all(torch.isfinite(p).all() for p in self.network.parameters()):
+            # The loss of this step was finite, its update was not: never overwrite a good checkpoint.
+            raise TrainingError(f"the weights became NaN or infinite at step {self.state.step}; "
+                                f"the last good checkpoint is kept in {self.run_dir}")
         rng_states = self.rng_states()  # gathered from every rank, so every rank takes part
         record = self._evaluate_and_save(train_bpc, rng_states) if self.ranks.is_main else {}
         # Early stopping must stop every rank at once: rank 0's verdict goes to all.
