@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 from dataclasses import dataclass
 from pathlib import Path
@@ -68,18 +69,50 @@ def describe(network: nn.Module, vocab: CharVocab, **extra: object) -> dict:
     }
 
 
+class CheckpointError(ValueError):
+    """A checkpoint that cannot be written (a full disk), in one line naming the file."""
+
+
 def _atomic_save(tensors: dict[str, torch.Tensor], meta: dict, path: Path) -> None:
     tmp = path.with_name(path.name + ".tmp")
-    save_file({k: v.contiguous() for k, v in tensors.items()}, str(tmp), {"tunesmith": json.dumps(meta)})
-    with open(tmp, "rb") as handle:
-        os.fsync(handle.fileno())
+    try:
+        save_file({k: v.contiguous() for k, v in tensors.items()}, str(tmp), {"tunesmith": json.dumps(meta)})
+        with open(tmp, "rb") as handle:
+            os.fsync(handle.fileno())
+    except (OSError, SafetensorError) as error:
+        _give_up(tmp, path, error)
     tmp.replace(path)
 
 
 def _atomic_write_text(text: str, path: Path) -> None:
     tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(text)
+    try:
+        tmp.write_text(text)
+    except OSError as error:
+        _give_up(tmp, path, error)
     tmp.replace(path)
+
+
+def _give_up(tmp: Path, path: Path, error: Exception) -> None:
+    tmp.unlink(missing_ok=True)  # a half-written .tmp only takes space on a disk that may be full
+    reason = getattr(error, "strerror", None) or str(error).split("\n")[0]
+    raise CheckpointError(f"{path}: cannot write it ({reason}); the previous one is kept") from None
+
+
+def check_free_space(run_dir: Path, network: nn.Module) -> None:
+    """Refuse to start a run whose checkpoints cannot fit: better now than after an hour of training.
+
+    The peak is the weights (model.safetensors), then weights and two AdamW moments
+    (last.safetensors) with a .tmp copy of that beside it while it is replaced: 7 copies.
+    """
+    weights = sum(t.numel() * t.element_size() for t in network.state_dict().values())
+    needed = 7 * weights + 2**18  # 256 KB: metrics, the plot, config.json
+    needed -= sum((run_dir / name).stat().st_size for name in (BEST_FILE, LAST_FILE) if (run_dir / name).exists())
+    folder = next(p for p in (run_dir, *run_dir.parents) if p.exists())  # ranks above 0 never create it
+    free = shutil.disk_usage(folder).free
+    if free < needed:
+        raise CheckpointError(f"{run_dir}: {free / 2**20:.1f} MB free, its checkpoints need about "
+                              f"{needed / 2**20:.1f} MB")
 
 
 def save_best(run_dir: Path, network: nn.Module, meta: dict) -> None:

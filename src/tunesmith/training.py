@@ -18,6 +18,7 @@ from tunesmith import distributed
 from tunesmith.batching import concatenate, random_windows
 from tunesmith.checkpoint import (
     LAST_FILE,
+    check_free_space,
     describe,
     git_commit,
     read_checkpoint,
@@ -174,6 +175,7 @@ class Trainer:
             self.network.parameters(), lr=self.config.learning_rate,
             weight_decay=self.config.weight_decay,
         )
+        check_free_space(self.run_dir, self.network)
         # Each rank draws its own windows and dropout masks; rank 0 alone draws what one process would.
         self.batch_rng = torch.Generator().manual_seed(self.config.seed + self.ranks.rank)
         if self.ranks.enabled:
