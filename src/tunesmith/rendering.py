@@ -425,7 +425,10 @@ def render_tunebook(
     missing = missing_tools(formats, options.soundfont)
     if missing:
         raise ToolMissing(missing)
-    book = split_tunebook(decode_tunebook(Path(path).read_bytes()))
+    try:
+        book = split_tunebook(decode_tunebook(Path(path).read_bytes()))
+    except OSError as error:
+        raise RenderError(f"{path}: cannot read file ({error.strerror})") from None
     results = []
     for number in range(1, len(book) + 1) if tunes is None else tunes:
         if not 1 <= number <= len(book):
