@@ -246,7 +246,11 @@ def cmd_check(args: argparse.Namespace) -> int:
     index = NoveltyIndex(t.text for t in load_corpus(args.against).tunes) if args.against else None
     started, reports = time.perf_counter(), []
     for path in [p for data in args.data for p in resolve_files(data)]:
-        book = check_tunebook(path, use_music21=args.music21, index=index)
+        try:
+            book = check_tunebook(path, use_music21=args.music21, index=index)
+        except OSError as error:  # one unreadable file in a folder: the others are still checked
+            print(f"skipping {path}: cannot read file ({error.strerror})", file=sys.stderr)
+            continue
         for number, report in enumerate(book, start=1):
             if not (report.syntax_ok and report.metre_ok) and not args.quiet:
                 print(f"{path}: tune {number} {report.title!r}: {_problem(report)}")
@@ -483,6 +487,10 @@ def main(argv: list[str] | None = None) -> int:
         return args.func(args)
     except (DataError, TrainingError, RenderError, ValueError, FileNotFoundError) as error:
         print(f"tunesmith: {error}", file=sys.stderr)
+        return 2
+    except OSError as error:  # a path that cannot be read or written (a file where a folder should be)
+        where = f"{error.filename}: " if error.filename else ""
+        print(f"tunesmith: {where}{error.strerror or error}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("tunesmith: interrupted; a training run goes on with --resume", file=sys.stderr)
