@@ -468,6 +468,35 @@ def test_rendering_text_with_lone_surrogates(tmp_path):
         check_tune(tune)
 
 
+# ---------------------------------------------------------------- the commands on bad paths
+
+
+def test_commands_on_unreadable_files_and_paths_that_are_files(tmp_path, capsys, quirks_abc):
+    """Each command says what is wrong in one line (exit 2), or skips the bad file and goes on."""
+    folder = tmp_path / "books"
+    folder.mkdir()
+    shutil.copy(quirks_abc, folder / "good.abc")
+    (folder / "unreadable.abc").symlink_to("/proc/self/mem")
+    a_file = _write(tmp_path / "a-file", b"x")
+    commands = [
+        (["check", str(folder), "--quiet"], 0), (["data", "stats", str(folder)], 0),
+        (["render", str(folder / "unreadable.abc")], 2), (["render", str(quirks_abc), "--out", str(a_file)], 2),
+        (["check", str(quirks_abc), "--json", str(a_file / "x.json")], 2), (["plot", str(a_file)], 2),
+        (["generate", "--model", str(a_file)], 2), (["generate", "--model", "/proc/self/mem"], 2),
+        (["train", "--data", str(folder / "unreadable.abc"), "--out", str(tmp_path / "run")], 2),
+    ]
+    for argv, expected in commands:
+        tried("cli (bad paths)")
+        capsys.readouterr()
+        assert main(argv) == expected, argv
+        err = [line for line in capsys.readouterr().err.splitlines() if line.strip()]
+        assert not any("Traceback" in line for line in err), (argv, err)
+        if expected:  # progress lines may come first; the error is one line, the last
+            assert err[-1].startswith("tunesmith: ") and sum(e.startswith("tunesmith: ") for e in err) == 1, err
+        else:
+            assert any("unreadable.abc" in line and "cannot read file" in line for line in err) or argv[0] == "data"
+
+
 # ---------------------------------------------------------------- generate --prime through the CLI
 
 
