@@ -1,6 +1,6 @@
 """`tunesmith train` for the fault tests: a small preset, and pauses where a test wants to kill it.
 
-    python tests/fuzz/train_child.py RUN_DIR [--resume] [--pause PHASE:FILE:N]
+    python tests/fuzz/train_child.py RUN_DIR [--resume] [--pause PHASE:FILE:N] [--steps N]
 
 It runs the real command line (tunesmith.cli.main) with the preset "fault" (a tiny LSTM with
 dropout, a checkpoint every 10 steps). With --pause it stops for good the Nth time it reaches
@@ -74,12 +74,14 @@ def run(argv: list[str]) -> int:
     parser.add_argument("run_dir")
     parser.add_argument("--resume", action="store_true")
     parser.add_argument("--pause", help="PHASE:FILE:N")
+    parser.add_argument("--steps", type=int, default=STEPS)
     args = parser.parse_args(argv)
     if args.pause:
         phase, target, nth = args.pause.split(":")
         install_pause(Path(args.run_dir), phase, target, int(nth))
     training.PRESETS["fault"] = PRESET
-    command = ["train", "--data", "airds", "--out", args.run_dir, "--preset", "fault", "--quiet"]
+    command = ["train", "--data", "airds", "--out", args.run_dir, "--preset", "fault", "--quiet",
+               "--steps", str(args.steps)]
     return main(command + (["--resume"] if args.resume else []))
 
 
