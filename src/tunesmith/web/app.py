@@ -33,7 +33,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 from starlette.exceptions import HTTPException
 from starlette.middleware.trustedhost import TrustedHostMiddleware
 
-from tunesmith.abcnotation import parse_fields
+from tunesmith.abcnotation import parse_fields, split_tunebook
 from tunesmith.checkpoint import TrainedModel, load_model
 from tunesmith.rendering import RenderError, RenderOptions, ToolMissing, missing_tools, render_tune
 from tunesmith.sampling import SamplingSettings, generate
@@ -420,6 +420,8 @@ class Workshop:
         text = request.abc.replace("\r\n", "\n") if request.abc else self.store.text(request.id)
         if "K" not in parse_fields(text):
             raise ApiError(422, "no K: (key) line, so this is not an ABC tune", "abc")
+        if len(split_tunebook(text)) > 1:  # its blank lines are dropped, so a second X: would become a tune
+            raise ApiError(422, "more than one tune (a second X: line); keep one tune at a time", "abc")
         edited = meta.get("edited") or (request.abc is not None and request.abc != self.store.text(request.id))
         entry = self.kept.keep(text, keep_notes(meta, bool(edited)))
         return {"kept": entry, "path": str(self.kept.path), "count": len(self.kept.tunes())}
