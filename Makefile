@@ -27,7 +27,7 @@ test: $(INSTALLED)
 # and mutants, the 50 MB tune book, kills at random moments; counts per entry point in fuzz-report.json.
 fuzz: $(INSTALLED)
 	HYPOTHESIS_PROFILE=fuzz TUNESMITH_FUZZ_REPORT=fuzz-report.json $(BIN)/python -m pytest -q -s \
-		tests/test_fuzz.py tests/test_checkpoint_tamper.py tests/test_faults.py
+		tests/test_fuzz.py tests/test_fuzz_web.py tests/test_checkpoint_tamper.py tests/test_faults.py
 
 # Tunesmith against the MIT lab on this machine (about 45 minutes on 2 cores; run it alone):
 # benchmarks/results/<date>.json and .md. BENCH_ARGS=--quick for a smoke test in seconds.
