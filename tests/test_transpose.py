@@ -40,6 +40,12 @@ def test_keys_that_cannot_move_raise(key):
         transpose_tune(f"X:1\nK:{key}\nABc|", 2)
 
 
+def test_accidental_without_a_note_raises():
+    # Ryan's has quoted-printable line ends: music21 puts this "=" on the next line's g, we cannot know.
+    with pytest.raises(ValueError, match="no note after it"):
+        transpose_tune("X:1\nK:A\ndfBa =\ngabg|", 2)
+
+
 def test_no_key_raises():
     with pytest.raises(ValueError, match="no K:"):
         transpose_tune("X:1\nT:t\nABc|", 2)

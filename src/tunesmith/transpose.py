@@ -12,7 +12,8 @@ neighbouring letter instead (F## -> G).
 
 The new key is the one with at most 6 sharps or flats (Bb, not A#); at exactly 6 it keeps the
 direction of the original (sharps stay sharps). Tunes whose key is not a plain root + mode
-(K:none, K:HP, explicit accidentals, clefs) raise ValueError, and the caller skips them.
+(K:none, K:HP, explicit accidentals, clefs), and tunes with an accidental that has no note
+after it (quoted-printable "=" line ends in Ryan's), raise ValueError; the caller skips them.
 """
 
 from __future__ import annotations
@@ -186,6 +187,8 @@ class _Transposer:
                 unit = self.quoted(unit)
             elif kind == "field" and unit.startswith("[K:"):
                 unit = f"[K:{self.set_key(unit[3:-1])}]"
+            elif unit in ACCIDENTAL:  # e.g. "=" ending a line: readers disagree on what it sharpens
+                raise ValueError(f"an accidental with no note after it: {line!r}")
             out.append(unit)
         return "".join(out)
 
