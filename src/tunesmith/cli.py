@@ -62,6 +62,7 @@ def cmd_train(args: argparse.Namespace) -> int:
     final = train(
         args.data, args.out, args.preset, steps=args.steps, minutes=args.minutes,
         seed=args.seed, resume=args.resume, show_progress=not args.quiet, diagnostics=args.diagnostics,
+        tokenizer=args.tokenizer, transpose=args.transpose,
         device=args.device,
     )
     if not distributed.is_rank_zero():
@@ -299,6 +300,15 @@ def cmd_plot(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_compare(args: argparse.Namespace) -> int:
+    from tunesmith.compare import compare_runs
+
+    table, png = compare_runs(args.runs, args.out)
+    print(table)
+    print(f"wrote {png}", file=sys.stderr)
+    return 0
+
+
 # -- demo -------------------------------------------------------------------------
 
 
@@ -398,6 +408,11 @@ def build_parser() -> argparse.ArgumentParser:
                          "NCCL on GPUs); for several machines use torchrun, see the README")
     tr.add_argument("--diagnostics", action="store_true",
                     help="log gradient reach and per-layer gradient norms; draw them with `tunesmith plot`")
+    tr.add_argument("--tokenizer", choices=["char", "abc"],
+                    help="characters, or ABC units (notes, bar lines, header fields) (default: char, "
+                         "or the resumed run's)")
+    tr.add_argument("--transpose", choices=["none", "all"],
+                    help="all: train on every tune in its other keys too (default: none, or the resumed run's)")
     tr.set_defaults(func=cmd_train)
 
     gen = sub.add_parser("generate", help="write new tunes", formatter_class=fmt)
@@ -454,6 +469,11 @@ def build_parser() -> argparse.ArgumentParser:
     plot = sub.add_parser("plot", help="draw a run's curves: loss.png, and gradients.png with --diagnostics")
     plot.add_argument("run", help="run directory")
     plot.set_defaults(func=cmd_plot)
+
+    cmp = sub.add_parser("compare", help="table and plot of held-out bpc against time and size", formatter_class=fmt)
+    cmp.add_argument("runs", nargs="+", metavar="RUN_DIR", help="run directories")
+    cmp.add_argument("--out", default=".", help="folder for compare.png")
+    cmp.set_defaults(func=cmd_compare)
 
     demo = sub.add_parser("demo", help="train briefly on O'Neill's (or reuse), then write 8 tunes", formatter_class=fmt)
     demo.add_argument("--data", default="oneills")

@@ -15,6 +15,7 @@ import torch
 import torch.nn.functional as F
 
 from tunesmith import distributed
+from tunesmith.abctokens import ABCTokenVocab
 from tunesmith.batching import concatenate, random_windows
 from tunesmith.checkpoint import (
     LAST_FILE,
@@ -31,6 +32,7 @@ from tunesmith.device import autocast, describe_device, resolve_device, to_devic
 from tunesmith.diagnostics import gradient_norms, gradient_reach
 from tunesmith.evaluation import bits_per_char
 from tunesmith.models import build_model, count_parameters
+from tunesmith.transpose import augment
 from tunesmith.vocab import CharVocab
 
 
@@ -49,6 +51,8 @@ class TrainConfig:
     eval_interval: int = 100
     patience: int | None = None  # stop after this many evaluations without a better validation bpc
     diagnostics: bool = False  # log gradient reach and per-layer gradient norms at each evaluation
+    tokenizer: str = "char"  # "char", or "abc": ABC units such as ^f'2, |:, K:Dmix (see abctokens.py)
+    transpose: str = "none"  # "all": every training tune also in its other keys (validation and test never)
     seed: int = 0
 
 
@@ -122,6 +126,36 @@ def get_lr(step: int, progress: float, config: TrainConfig) -> float:
     return floor + (config.learning_rate - floor) * cosine
 
 
+TOKENIZERS, TRANSPOSE = ("char", "abc"), ("none", "all")
+
+
+def build_vocab(tokenizer: str, texts: list[str]) -> CharVocab | ABCTokenVocab:
+    """The vocabulary a TrainConfig.tokenizer names, built from the training texts."""
+    if tokenizer == "abc":
+        return ABCTokenVocab.build(texts)
+    if tokenizer == "char":
+        return CharVocab.build(texts)
+    raise TrainingError(f"unknown tokenizer {tokenizer!r}; choose from {', '.join(TOKENIZERS)}")
+
+
+def training_texts(texts: list[str], transpose: str, log: Callable[[str], None] = print) -> list[str]:
+    """The texts the training stream is made of: the tunes, and with "all" their transpositions."""
+    if transpose not in TRANSPOSE:
+        raise TrainingError(f"unknown transpose {transpose!r}; choose from {', '.join(TRANSPOSE)}")
+    if transpose == "none":
+        return texts
+    augmented, skipped = augment(texts)
+    log(f"transposed {len(texts) - skipped} training tunes into other keys: {len(augmented)} in all "
+        f"({skipped} tunes kept in their own key only: they cannot be transposed)")
+    return augmented
+
+
+def chars_per_token(vocab: CharVocab | ABCTokenVocab, stream: torch.Tensor) -> float:
+    """Mean characters a token of the stream stands for (1 for characters; markers count one)."""
+    lengths = torch.tensor([max(len(token), 1) if i >= 3 else 1 for i, token in enumerate(vocab.tokens)])
+    return lengths[stream].double().mean().item()
+
+
 def data_fingerprint(texts: list[str]) -> str:
     """A short hash of the training tunes, so --resume refuses different data."""
     digest = hashlib.sha256("\x00".join(texts).encode("utf-8", "surrogatepass"))
@@ -169,7 +203,8 @@ class Trainer:
                                  "fingerprint": data_fingerprint(self.train_texts)}
         self._prepare_run_dir(resume)
         torch.manual_seed(self.config.seed)  # the same initial weights on every rank
-        self.vocab = CharVocab.build(self.train_texts)
+        stream_texts = training_texts(self.train_texts, self.config.transpose, self.log)
+        self.vocab = build_vocab(self.config.tokenizer, stream_texts)
         self.network = build_model(self.kind, {"vocab_size": len(self.vocab), **preset.model}).to(self.device)
         self.optimizer = torch.optim.AdamW(
             self.network.parameters(), lr=self.config.learning_rate,
@@ -180,7 +215,8 @@ class Trainer:
         self.batch_rng = torch.Generator().manual_seed(self.config.seed + self.ranks.rank)
         if self.ranks.enabled:
             torch.manual_seed(self.config.seed + self.ranks.rank)
-        self.stream = concatenate([self.vocab.encode_tune(t) for t in self.train_texts])
+        self.stream = concatenate([self.vocab.encode_tune(t) for t in stream_texts])
+        self.chars_per_token = chars_per_token(self.vocab, self.stream)  # chars/s and train bpc count characters
         self.grad_norms: dict[str, float] = {}
         if resume:
             self._resume()
@@ -212,6 +248,9 @@ class Trainer:
         if meta["data"]["fingerprint"] != self.data_description["fingerprint"]:
             raise TrainingError(f"{self.run_dir}: --resume with different training data than the run used")
         saved = TrainConfig(**meta["train_config"])
+        if (saved.tokenizer, saved.transpose) != (self.config.tokenizer, self.config.transpose):
+            raise TrainingError(f"{self.run_dir}: the run used --tokenizer {saved.tokenizer} --transpose "
+                                f"{saved.transpose}; resume with the same")
         # The run's own settings win, except how long to go on for.
         self.config = replace(saved, max_steps=self.config.max_steps, max_minutes=self.config.max_minutes)
         self.network.load_state_dict({k[6:]: v for k, v in tensors.items() if k.startswith("model.")})
@@ -289,11 +328,11 @@ class Trainer:
                 )
             self.state.step += 1
             self.state.train_seconds += elapsed
-            self.state.chars_seen += self.config.batch_size * self.config.seq_length
+            self.state.chars_seen += round(self.config.batch_size * self.config.seq_length * self.chars_per_token)
             window_losses.append(loss)
             self._advance_bar(bar, loss)
             if self.state.step % self.config.eval_interval == 0 or self.progress() >= 1.0:
-                self.evaluate_and_save(sum(window_losses) / len(window_losses) / math.log(2))
+                self.evaluate_and_save(sum(window_losses) / len(window_losses) / math.log(2) / self.chars_per_token)
                 window_losses = []
         if bar is not None:
             bar.close()
@@ -444,6 +483,14 @@ def plot_losses(run_dir: Path) -> None:
     plt.close(fig)
 
 
+def _saved_train_config(run_dir: Path) -> dict:
+    """The train_config of the run to resume ({} when there is none: Trainer then says so)."""
+    try:
+        return read_checkpoint(run_dir / LAST_FILE)[1].get("train_config", {})
+    except (FileNotFoundError, ValueError):
+        return {}
+
+
 def train(
     data: list[str] | str,
     run_dir: str | Path,
@@ -455,6 +502,8 @@ def train(
     split_seed: int = 0,
     resume: bool = False,
     diagnostics: bool = False,
+    tokenizer: str | None = None,
+    transpose: str | None = None,
     show_progress: bool = True,
     log: Callable[[str], None] = print,
     device: str = "auto",
@@ -464,7 +513,8 @@ def train(
     The split by tune uses split_seed (not seed), so runs with different seeds are
     scored on the same held-out tunes. device: auto (cuda, else mps, else cpu), cpu, cuda, mps.
     Started by torchrun, each process trains one rank (see tunesmith.distributed).
-    Example: train("oneills", "runs/small", minutes=10)
+    tokenizer "char" or "abc" and transpose "none" or "all" default to the resumed run's, else to
+    "char" and "none". Example: train("oneills", "runs/small", minutes=10)
     """
     from tunesmith.corpus import load_corpus, split_by_tune
 
@@ -473,7 +523,10 @@ def train(
     if preset not in PRESETS:
         raise TrainingError(f"unknown preset {preset!r}; choose from {', '.join(PRESETS)}")
     chosen = PRESETS[preset]
-    config = replace(chosen.train, seed=seed, diagnostics=diagnostics)
+    saved = _saved_train_config(Path(run_dir)) if resume else {}
+    config = replace(chosen.train, seed=seed, diagnostics=diagnostics,
+                     tokenizer=tokenizer or saved.get("tokenizer", "char"),
+                     transpose=transpose or saved.get("transpose", "none"))
     if steps is not None or minutes is not None:
         config = replace(config, max_steps=steps, max_minutes=minutes)
     corpus = load_corpus(data)
