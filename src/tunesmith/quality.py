@@ -72,7 +72,7 @@ TOKEN = re.compile(
 )
 NOTE = re.compile(r"(\^{1,2}|_{1,2}|=)?([A-Ga-g])([,']*)(\d*/*\d*)")
 LENGTH = re.compile(r"(\d*)(/*)(\d*)")
-KEY = re.compile(r"^\s*([A-Ga-g])([#b]?)\s*((?:maj|min|mix|ion|aeo|dor|phr|lyd|loc|m)[a-z]*)?(.*)$", re.I)
+KEY = re.compile(r"^\s*([A-Ga-g])((?-i:[#b])?)\s*((?:maj|min|mix|ion|aeo|dor|phr|lyd|loc|m)[a-z]*)?(.*)$", re.I)
 KEY_ACCIDENTAL = re.compile(r"(\^{1,2}|_{1,2}|=)([A-Ga-g])")
 BAR_WARNING = re.compile(
     r"Bar (\d+) has (\d+(?:/\d+)?) (?:time )?units "
