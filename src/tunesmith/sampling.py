@@ -29,8 +29,8 @@ class SamplingSettings:
 
     def __post_init__(self):
         # Each of these would otherwise fail deep in torch, with a message about tensors.
-        if not math.isfinite(self.temperature):
-            raise ValueError(f"temperature must be a finite number (got {self.temperature})")
+        if not math.isfinite(self.temperature) or self.temperature > 1e6:  # float32 overflows near 3.4e38
+            raise ValueError(f"temperature must be a number up to 1,000,000 (got {self.temperature})")
         if self.top_k is not None and self.top_k < 0:
             raise ValueError(f"top-k must be 0 (off) or more (got {self.top_k})")
         if self.top_p is not None and not 0 < self.top_p <= 1:
