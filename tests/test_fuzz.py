@@ -38,7 +38,7 @@ from tunesmith.checkpoint import describe, save_best
 from tunesmith.cli import main
 from tunesmith.corpus import DataError, load_corpus, load_file, resolve_files
 from tunesmith.models import build_model
-from tunesmith.quality import check_tune, check_tunebook, read_tune
+from tunesmith.quality import check_tune, check_tunebook, key_signature, read_tune
 from tunesmith.rendering import RenderError, beat_of, missing_tools, render_tune, render_tunebook, tempo_field
 from tunesmith.vocab import CharVocab
 
@@ -123,8 +123,8 @@ def test_good_tunes_survive_their_mutated_neighbours(corpus_mutants):
 ABC_CHARS = st.sampled_from(list("ABCDEFGabcdefgzZx,'^_=/|:[]()<>{}!\"+-~.0123456789 \n%\\") + JUNK)
 FIELD_VALUES = st.one_of(
     st.text(max_size=12),
-    st.sampled_from(["", "3/0", "0/4", "(2+3)/0", "1/0", "0", "C|", "C", "none", "D Major", "Bb",
-                     "Amix", "E minor", "6/8", "1/8", "-1/8", "99999999999999999999/1", "1/4=0", "1/0=120"]),
+    st.sampled_from(["", "3/0", "0/4", "(2+3)/0", "1/0", "0", "C|", "C", "none", "D Major", "Bb", "Amix",
+                     "E minor", "DB", "EBm", "6/8", "1/8", "-1/8", "99999999999999999999/1", "1/4=0", "1/0=120"]),
 )
 
 
@@ -165,12 +165,15 @@ def test_tune_shaped_text_through_parser_checker_and_tempo(text):
 
 @FUZZ
 @given(FIELD_VALUES)
+@example("DBMajor")
 def test_meter_and_key_helpers_take_any_value(value):
     tried("abcnotation.meter_fraction/canonical_key")
     bar = meter_fraction(value)
     assert bar is None or (isinstance(bar, Fraction) and bar >= 0)
     assert beat_of(value) > 0
     assert isinstance(canonical_key(value), str)
+    signature = key_signature(value)
+    assert signature is None or set(signature.values()) <= {-2, -1, 0, 1, 2}
 
 
 @FUZZ
@@ -567,6 +570,7 @@ SETTINGS = st.fixed_dictionaries({
 @example({"--temperature": float("nan"), "--top-k": 5, "--top-p": 0.9, "--max-chars": 50, "--num": 1})
 @example({"--temperature": 1.0, "--top-k": -3, "--top-p": 0.9, "--max-chars": 50, "--num": 1})
 @example({"--temperature": 1.0, "--top-k": 5, "--top-p": 0.9, "--max-chars": 1, "--num": 1})
+@example({"--temperature": 3.4028235677973366e38, "--top-k": 0, "--top-p": 1.0, "--max-chars": 5, "--num": 1})
 def test_generate_settings(untrained_run, capsys, settings):
     run, _ = untrained_run
     tried("cli generate settings")
