@@ -219,7 +219,14 @@ class Trainer:
         self.chars_per_token = chars_per_token(self.vocab, self.stream)  # chars/s and train bpc count characters
         self.grad_norms: dict[str, float] = {}
         if resume:
-            self._resume()
+            try:
+                self._resume()
+            except TrainingError:
+                raise
+            except (KeyError, TypeError, ValueError, RuntimeError) as error:  # a last.safetensors edited by hand
+                lines = [line.strip() for line in str(error).splitlines() if line.strip()]
+                reason = f"no {error} in it" if isinstance(error, KeyError) else " ".join(lines[:2])[:300]
+                raise TrainingError(f"{self.run_dir / LAST_FILE}: cannot resume from it ({reason})") from None
         if not (self.config.max_steps or self.config.max_minutes):
             raise TrainingError("give a number of steps or minutes to train for")
         # The model forward and backward go through; DDP averages the gradients across ranks.
