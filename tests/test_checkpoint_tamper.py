@@ -177,3 +177,53 @@ def test_no_module_loads_with_pickle():
                 assert node.value.id != "torch", f"{path.name}:{node.lineno}: torch.load"
             if isinstance(node, ast.keyword) and node.arg == "allow_pickle":
                 raise AssertionError(f"{path.name}:{node.lineno}: allow_pickle")
+
+
+# ---------------------------------------------------------------- --resume from a tampered last.safetensors
+
+
+@pytest.fixture(scope="module")
+def finished_run(tmp_path_factory) -> Path:
+    """A 10-step run of the fault tests' preset, whose last.safetensors the tests below damage."""
+    from fuzz.train_child import PRESET
+    from tunesmith.corpus import load_corpus, split_by_tune
+    from tunesmith.training import Trainer
+
+    run = tmp_path_factory.mktemp("resume") / "run"
+    split = split_by_tune(load_corpus("airds").tunes, seed=0)
+    preset = type(PRESET)(PRESET.description, PRESET.model, type(PRESET.train)(**{**PRESET.train.__dict__,
+                                                                                   "max_steps": 10}))
+    Trainer(run, split, preset, {"data": ["airds"]}, log=lambda _: None).run(show_progress=False)
+    return run
+
+
+@pytest.mark.parametrize(("name", "change", "phrase"), [
+    ("no data", lambda t, m: (t, {k: v for k, v in m.items() if k != "data"}), "no 'data' in it"),
+    ("no optimizer", lambda t, m: (t, {k: v for k, v in m.items() if k != "optimizer"}), "'optimizer'"),
+    ("unknown train setting", lambda t, m: (t, _with(m, train_config={"evil": 1})), "evil"),
+    ("no state", lambda t, m: (t, {k: v for k, v in m.items() if k != "state"}), "'state'"),
+    ("a wrong shape", lambda t, m: ({**t, "model.embed.weight": torch.zeros(3, 3)}, m), "size mismatch"),
+    ("garbage", None, "not a Tunesmith checkpoint"),
+])
+def test_resume_from_a_tampered_last_checkpoint(finished_run, tmp_path, capsys, monkeypatch, name, change, phrase):
+    import shutil
+
+    from fuzz.train_child import PRESET
+    from tunesmith import training
+
+    monkeypatch.setitem(training.PRESETS, "fault", PRESET)
+    run = tmp_path / "run"
+    shutil.copytree(finished_run, run)
+    if change is None:
+        (run / "last.safetensors").write_bytes(b"\x00" * 100)
+    else:
+        tensors, meta = read_checkpoint(finished_run / "last.safetensors")
+        new_tensors, new_meta = change(tensors, meta)
+        save_file(new_tensors, str(run / "last.safetensors"), {"tunesmith": json.dumps(new_meta)})
+    tried("training --resume (tampered last)")
+    capsys.readouterr()
+    code = main(["train", "--data", "airds", "--out", str(run), "--preset", "fault", "--quiet", "--resume",
+                 "--steps", "20"])
+    err = [line for line in capsys.readouterr().err.splitlines() if line.strip()]
+    assert code == 2 and len(err) == 1, err
+    assert err[0].startswith(f"tunesmith: {run}") and phrase in err[0], err[0]
