@@ -34,6 +34,7 @@ def main(run_dir: str, out_dir: str, steps: int, resume: bool) -> None:
         "final": final,
     }
     Path(out_dir, f"rank{trainer.ranks.rank}.json").write_text(json.dumps(record))
+    trainer.model = trainer.network  # let go of DDP before the process group, as train() does
     distributed.shutdown()
 
 

@@ -14,6 +14,7 @@ tensors only (no pickled objects): gloo on CPU, NCCL on CUDA GPUs.
 
 from __future__ import annotations
 
+import gc
 import hashlib
 import os
 import sys
@@ -116,7 +117,10 @@ def setup(device: torch.device) -> Ranks:
 
 
 def shutdown() -> None:
+    """Leave the process group, after every rank got here (a rank gone early breaks the others' exit)."""
     if dist.is_available() and dist.is_initialized():
+        gc.collect()  # a DDP wrapper no longer referenced, but still in a cycle, lets go of the group first
+        dist.barrier()
         dist.destroy_process_group()
 
 

@@ -335,7 +335,9 @@ class Trainer:
                 )
             self.state.step += 1
             self.state.train_seconds += elapsed
-            self.state.chars_seen += round(self.config.batch_size * self.config.seq_length * self.chars_per_token)
+            # Every rank trains on its own batch: a step sees world_size batches.
+            self.state.chars_seen += round(self.config.batch_size * self.config.seq_length * self.chars_per_token
+                                           * self.ranks.world_size)
             window_losses.append(loss)
             self._advance_bar(bar, loss)
             if self.state.step % self.config.eval_interval == 0 or self.progress() >= 1.0:
@@ -559,6 +561,7 @@ def train(
     try:
         return trainer.run(show_progress)
     finally:
+        trainer.model = trainer.network  # DDP's reducer goes before the process group it talks to
         distributed.shutdown()
 
 
