@@ -16,6 +16,7 @@ import torch
 
 from tunesmith.abcnotation import canonical_key, canonical_rhythm
 from tunesmith.checkpoint import TrainedModel
+from tunesmith.constraints import Form, TuneState
 
 FREE_LINE = None  # a script item meaning "let the model write up to the end of this line"
 
@@ -26,6 +27,7 @@ class SamplingSettings:
     top_k: int | None = None  # sample only from the k most likely characters
     top_p: float | None = None  # sample only from the smallest set holding this much probability
     max_chars: int = 2000  # a tune still going at this length is cut and marked unfinished
+    constrain: bool = True  # keep every bar, bracket and ending well formed (tunesmith.constraints)
 
     def __post_init__(self):
         # Each of these would otherwise fail deep in torch, with a message about tensors.
@@ -43,6 +45,9 @@ class SamplingSettings:
 class Sample:
     text: str
     finished: bool  # True when the model wrote </s>; False when max_chars cut it
+    rollbacks: int = 0  # bars the constraint sent back to be written again
+    fallbacks: int = 0  # steps where every top-k/top-p choice was refused and all tokens were looked at
+    dead_end: bool = False  # nothing at all was allowed: the tune was given up
 
 
 def header_script(
@@ -96,6 +101,23 @@ class ScriptFollower:
             return None
         return self.script[self.item][self.offset]
 
+    def accepts(self, text: str) -> bool:
+        """Whether writing text next keeps to the script (an ABC token may span forced and free text)."""
+        item, offset = self.item, self.offset
+        for char in text:
+            if item >= len(self.script):
+                return True
+            current = self.script[item]
+            if current is FREE_LINE:
+                item += char == "\n"
+                continue
+            if current[offset] != char:
+                return False
+            offset += 1
+            if offset == len(current):
+                item, offset = item + 1, 0
+        return True
+
     def advance(self, char: str) -> None:
         if self.done:
             return
@@ -130,6 +152,99 @@ def _shared_prefix(script: list[str | None]) -> str:
     return script[0] if script and script[0] is not FREE_LINE else ""
 
 
+MAX_ROLLBACKS_PER_BAR = 3  # then the bar is written from the whole (unfiltered) distribution
+MAX_ROLLBACKS_PER_TUNE = 30
+
+
+@dataclass
+class _Tune:
+    """One tune being written: its script, its ABC state and what the constraint had to do."""
+
+    follower: ScriptFollower
+    state: TuneState | None  # None: sampling is free
+    rollbacks: int = 0
+    bar_rollbacks: int = 0
+    fallbacks: int = 0  # steps where the filtered (top-k/top-p) choices were all refused
+    dead_end: bool = False
+    snapshot: tuple | None = None  # (length, TuneState, model state row, logits row) at the last bar line
+    snapshot_due: bool = False
+
+
+def _row_state(state, row: int):
+    """This row of a recurrent state (a tensor or a tuple of them, batch in dim 1); None for a cache."""
+    if isinstance(state, torch.Tensor):
+        return state[:, row].clone()
+    if isinstance(state, tuple) and all(isinstance(t, torch.Tensor) for t in state):
+        return tuple(t[:, row].clone() for t in state)
+    return None  # the Transformer's KVCache has one length for the whole batch: no rollback
+
+
+def _set_row_state(state, row: int, saved) -> None:
+    if isinstance(state, torch.Tensor):
+        state[:, row] = saved
+    else:
+        for tensor, part in zip(state, saved):
+            tensor[:, row] = part
+
+
+class _Chooser:
+    """Picks each tune's next token: forced by its script, or sampled among what the constraint allows."""
+
+    def __init__(self, vocab, settings: SamplingSettings, generator: torch.Generator):
+        self.vocab, self.settings, self.generator = vocab, settings, generator
+        self.script_masks: dict[tuple[int, int], torch.Tensor] = {}
+
+    def scripted(self, tune: _Tune, logits: torch.Tensor) -> int:
+        """Where the script forces text: the model picks among the tokens that write it.
+
+        With characters that is the one forced character; with ABC tokens a field such as
+        `M:` with a free value may be written as the single token `M:6/8`, as in training.
+        """
+        follower = tune.follower
+        key = (follower.item, follower.offset)
+        if key not in self.script_masks:
+            mask = torch.tensor([follower.accepts(token) for token in self.vocab.tokens])
+            mask[[self.vocab.bos, self.vocab.eos, self.vocab.unk]] = False
+            self.script_masks[key] = mask
+        scaled = (logits / max(self.settings.temperature, 1e-6)).masked_fill(~self.script_masks[key], float("-inf"))
+        probs = torch.softmax(scaled, dim=-1)
+        token = self.sample(tune, probs) if torch.isfinite(probs).all() else None
+        return token if token is not None else self.vocab.index[follower.forced()]
+
+    def allowed(self, tune: _Tune, token: int) -> bool:
+        if tune.state is None:
+            return True
+        if token == self.vocab.eos:
+            return tune.state.can_end()
+        return tune.state.allows(self.vocab.tokens[token])
+
+    def sample(self, tune: _Tune, probs: torch.Tensor) -> int | None:
+        """Draw from probs, refusing what the constraint forbids and renormalising; None when nothing is left.
+
+        Drawing, then removing a refused token and drawing again, samples exactly from
+        the distribution restricted to the allowed tokens, while checking only the tokens drawn.
+        """
+        probs = probs.clone()
+        while probs.sum() > 0:
+            token = int(torch.multinomial(probs, 1, generator=self.generator))
+            if self.allowed(tune, token):
+                return token
+            probs[token] = 0.0
+        return None
+
+    def sample_any_allowed(self, tune: _Tune, logits: torch.Tensor) -> int | None:
+        """The corner case: every token top-k/top-p kept is refused, so look at all of them."""
+        mask = torch.tensor([self.allowed(tune, token) for token in range(len(self.vocab))])
+        mask[[self.vocab.bos, self.vocab.unk]] = False
+        if not mask.any():
+            return None
+        scaled = (logits / max(self.settings.temperature, 1e-6)).masked_fill(~mask, float("-inf"))
+        probs = torch.softmax(scaled, dim=-1)
+        if not torch.isfinite(probs).all() or probs.sum() <= 0:  # every allowed token underflowed
+            return int(scaled.argmax())
+        return int(torch.multinomial(probs, 1, generator=self.generator))
+
+
 @torch.no_grad()
 def sample_tunes(
     model: TrainedModel,
@@ -141,11 +256,73 @@ def sample_tunes(
     prime: str = "",
     settings: SamplingSettings = SamplingSettings(),
     seed: int = 0,
+    form: Form | None = None,
 ) -> list[Sample]:
-    """Sample `num` tunes in one batch. Same model, options and seed -> same tunes."""
+    """Sample `num` tunes in one batch. Same model, options and seed -> same tunes.
+
+    With settings.constrain (the default) every tune is kept well formed as it is written
+    (see tunesmith.constraints): bars add up, brackets close, the tune ends at a bar line,
+    and a `form` (parts x bars per part) is followed exactly.
+    """
     network, vocab = model.network, model.vocab
     network.eval()
+    device = next(network.parameters()).device
     script = header_script(key, meter, rhythm, prime)
+    _check_prompt(script, vocab)
+    generator = torch.Generator().manual_seed(seed)
+    prefix = _shared_prefix(script)
+    if len(prefix) >= settings.max_chars:
+        raise ValueError(f"the prompt is {len(prefix)} characters, no shorter than max-chars {settings.max_chars}")
+    if form is not None and not settings.constrain:
+        raise ValueError("a form (parts, bars per part) needs constrained sampling")
+    tunes = [_Tune(ScriptFollower(script), TuneState(form) if settings.constrain else None) for _ in range(num)]
+    for tune in tunes:
+        _advance(tune, prefix, prime)
+    chooser = _Chooser(vocab, settings, generator)
+    prefix_ids = vocab.encode(prefix)
+    # written[t] holds tune t's tokens; -1 is a token not yet written.
+    written = torch.full((num, settings.max_chars), -1, dtype=torch.long)
+    written[:, : len(prefix_ids)] = torch.tensor(prefix_ids, dtype=torch.long)
+    lengths = torch.full((num,), len(prefix_ids), dtype=torch.long)
+    finished = torch.zeros(num, dtype=torch.bool)
+    # Every tune starts with the same forced text, so it is read once for the whole batch.
+    logits, state = network(torch.tensor([[vocab.bos, *prefix_ids]] * num, device=device))
+    logits = logits[:, -1].float().cpu()  # (B, vocab)
+    active = torch.arange(num)  # which tune each row of the batch belongs to
+    while len(active):
+        logits[:, [vocab.bos, vocab.unk]] = float("-inf")
+        scripted = [row for row, t in enumerate(active.tolist()) if not tunes[t].follower.done]
+        logits[scripted, vocab.eos] = float("-inf")  # no </s> before the header and prime are written
+        probs = torch.softmax(filter_logits(logits, settings), dim=-1)
+        chosen = torch.multinomial(probs, 1, generator=generator).squeeze(1)
+        stopped = torch.zeros(len(active), dtype=torch.bool)
+        for row, t in enumerate(active.tolist()):
+            tune = tunes[t]
+            _take_snapshot(tune, lengths[t], state, row, logits[row])
+            token = _next_token(tune, row, int(chosen[row]), probs[row], logits, state, lengths, t, chooser)
+            if token is None:  # nothing at all is allowed: give the tune up, unfinished
+                tune.dead_end, stopped[row] = True, True
+                continue
+            chosen[row] = token
+            if token != vocab.eos:
+                _advance(tune, vocab.tokens[token], prime)
+        writing = active[~stopped]
+        written[writing, lengths[writing]] = chosen[~stopped]
+        lengths[writing] += 1
+        ended = (chosen == vocab.eos) & ~stopped
+        finished[active[ended]] = True
+        keep = ~ended & ~stopped & (lengths[active] < settings.max_chars)
+        if not keep.all():
+            index = keep.nonzero().squeeze(1)
+            state = network.select_state(state, index.to(device))
+            active, chosen = active[index], chosen[index]
+        if len(active):
+            logits, state = network(chosen[:, None].to(device), state)
+            logits = logits[:, -1].float().cpu()
+    return [_sample(vocab, written[t], lengths[t], bool(finished[t]), tunes[t]) for t in range(num)]
+
+
+def _check_prompt(script: list[str | None], vocab) -> None:
     for piece in script:
         if piece:
             try:
@@ -153,54 +330,66 @@ def sample_tunes(
             except ValueError as error:
                 shown = piece if len(piece) <= 60 else piece[:60] + "..."
                 raise ValueError(f"prompt {shown!r}: {error}") from None
-    generator = torch.Generator().manual_seed(seed)
-    prefix = _shared_prefix(script)
-    if len(prefix) >= settings.max_chars:
-        raise ValueError(f"the prompt is {len(prefix)} characters, no shorter than max-chars {settings.max_chars}")
-    followers = [ScriptFollower(script) for _ in range(num)]
-    for follower in followers:
-        for char in prefix:
-            follower.advance(char)
-    in_script = {tune for tune in range(num) if not followers[tune].done}
-    # written[t] holds tune t's characters; a row of -1 is text not yet written.
-    written = torch.full((num, settings.max_chars), -1, dtype=torch.long)
-    written[:, : len(prefix)] = torch.tensor(vocab.encode(prefix), dtype=torch.long)
-    lengths = torch.full((num,), len(prefix), dtype=torch.long)
-    finished = torch.zeros(num, dtype=torch.bool)
-    # Every tune starts with the same forced text, so it is read once for the whole batch.
-    logits, state = network(torch.tensor([[vocab.bos, *vocab.encode(prefix)]] * num))
-    logits = logits[:, -1]  # (B, vocab)
-    active = torch.arange(num)  # which tune each row of the batch belongs to
-    banned = [vocab.bos, vocab.unk]
-    while len(active):
-        logits[:, banned] = float("-inf")
-        scripted = [row for row, tune in enumerate(active.tolist()) if tune in in_script] if in_script else []
-        if scripted:  # no </s> before the header and prime are written
-            logits[scripted, vocab.eos] = float("-inf")
-        probs = torch.softmax(filter_logits(logits, settings), dim=-1)
-        chosen = torch.multinomial(probs, 1, generator=generator).squeeze(1)
-        for row in scripted:
-            follower = followers[int(active[row])]
-            forced = follower.forced()
-            if forced is not None:
-                chosen[row] = vocab.index[forced]
-            follower.advance(vocab.tokens[int(chosen[row])])
-            if follower.done:
-                in_script.discard(int(active[row]))
-        written[active, lengths[active]] = chosen
-        lengths[active] += 1
-        ended = chosen == vocab.eos
-        finished[active[ended]] = True
-        keep = ~ended & (lengths[active] < settings.max_chars)
-        if not keep.all():
-            index = keep.nonzero().squeeze(1)
-            state = network.select_state(state, index)
-            active, chosen = active[index], chosen[index]
-        if len(active):
-            logits, state = network(chosen[:, None], state)
-            logits = logits[:, -1]
-    texts = [vocab.decode(row.tolist()) for row in written]
-    return [Sample(text, bool(done)) for text, done in zip(texts, finished)]
+
+
+def _advance(tune: _Tune, text: str, prime: str) -> None:
+    """Move the tune's script and ABC state past text; a prompt the constraint refuses is an error."""
+    for char in text:
+        forced = tune.follower.forced() is not None
+        tune.follower.advance(char)
+        if tune.state is None:
+            continue
+        entering_sign = tune.state.mode != "sign"
+        if not tune.state.push(char):
+            if forced:
+                raise ValueError(f"the opening {prime or 'header'!r} cannot start a well-formed tune "
+                                 f"(refused at {char!r}); sample with constrain=False (--free) to use it")
+            raise AssertionError("a token the constraint allowed was refused")  # a bug, never input
+        if entering_sign and tune.state.mode == "sign":
+            tune.snapshot_due = True  # a bar line starts: the place to come back to
+
+
+def _take_snapshot(tune: _Tune, length: torch.Tensor, state, row: int, logits: torch.Tensor) -> None:
+    if tune.snapshot_due and tune.follower.done:
+        tune.snapshot_due, tune.bar_rollbacks = False, 0
+        tune.snapshot = (int(length), tune.state.copy(), _row_state(state, row), logits.clone())
+
+
+def _next_token(tune: _Tune, row: int, drawn: int, probs: torch.Tensor, logits: torch.Tensor, state,
+                lengths: torch.Tensor, t: int, chooser: _Chooser) -> int | None:
+    """The token for this tune: forced by the script, the one drawn if allowed, else a redraw."""
+    if tune.follower.forced() is not None:
+        return chooser.scripted(tune, logits[row])
+    if chooser.allowed(tune, drawn):
+        return drawn
+    token = chooser.sample(tune, probs)
+    while token is None and _roll_back(tune, row, logits, state, lengths, t):
+        token = chooser.sample(tune, torch.softmax(filter_logits(logits[row], chooser.settings), dim=-1))
+    if token is None:
+        tune.fallbacks += 1
+        token = chooser.sample_any_allowed(tune, logits[row])
+    return token
+
+
+def _roll_back(tune: _Tune, row: int, logits: torch.Tensor, state, lengths: torch.Tensor, t: int) -> bool:
+    """Go back to the last bar line, model state included, to write the bar again (bounded)."""
+    snapshot = tune.snapshot
+    if (snapshot is None or snapshot[2] is None or tune.bar_rollbacks >= MAX_ROLLBACKS_PER_BAR
+            or tune.rollbacks >= MAX_ROLLBACKS_PER_TUNE):
+        return False
+    length, tune_state, row_state, row_logits = snapshot
+    tune.rollbacks += 1
+    tune.bar_rollbacks += 1
+    tune.state = tune_state.copy()
+    _set_row_state(state, row, row_state)
+    logits[row] = row_logits
+    lengths[t] = length
+    return True
+
+
+def _sample(vocab, row: torch.Tensor, length: torch.Tensor, finished: bool, tune: _Tune) -> Sample:
+    ids = [i for i in row[: int(length)].tolist() if i >= 0]
+    return Sample(vocab.decode(ids), finished, tune.rollbacks, tune.fallbacks, tune.dead_end)
 
 
 def generate(
@@ -213,14 +402,21 @@ def generate(
     meter: str | None = None,
     rhythm: str | None = None,
     prime: str = "",
+    parts: int | None = None,
+    bars_per_part: int = 8,
+    repeats: bool = True,
+    pickup: bool | None = None,
     **overrides: object,
 ) -> list[str]:
     """New tunes as ABC text. Overrides tweak the settings: generate(m, 4, temperature=0.8).
 
-    Example: generate(load_model("runs/small"), num=2, key="D", meter="C|", seed=1)
+    parts / bars_per_part ask for a form (a reel is usually parts=2, bars_per_part=8, repeated);
+    constrain=False samples freely, as the lab did.
+    Example: generate(load_model("runs/small"), num=2, key="D", meter="C|", rhythm="reel", parts=2, seed=1)
     """
     settings = replace(settings, **overrides)
+    form = Form(parts, bars_per_part, repeats, pickup) if parts else None
     samples = sample_tunes(
-        model, num, key=key, meter=meter, rhythm=rhythm, prime=prime, settings=settings, seed=seed
+        model, num, key=key, meter=meter, rhythm=rhythm, prime=prime, settings=settings, seed=seed, form=form
     )
     return [sample.text for sample in samples]
