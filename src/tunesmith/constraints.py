@@ -28,7 +28,7 @@ from dataclasses import dataclass
 from fractions import Fraction
 
 from tunesmith.abcnotation import FIELD_LINE, default_unit_length, meter_fraction
-from tunesmith.quality import TUPLET_Q, key_signature, note_length
+from tunesmith.quality import TUPLET_Q, note_length
 
 NOTE_LETTERS = frozenset("ABCDEFGabcdefg")
 RESTS = frozenset("zx")
@@ -54,6 +54,14 @@ CHORD_SYMBOL = re.compile(rf"{_ROOT}(?:{_KINDS})(?:/{_ROOT})?|{_ANNOTATION}{{1,3
 CHORD_SYMBOL_PREFIX = re.compile(
     rf"[A-G](?:[#b]?(?:(?:{_KINDS})(?:/(?:{_ROOT})?)?|{_CUT_KINDS}))?|{_ANNOTATION}{{0,30}}"
 )
+KEY_MODES = ("m", "min", "maj", "ion", "mix", "dor", "phr", "lyd", "loc", "aeo")
+# What the metre, unit length and key can look like while they are being written.
+HEADER_VALUES = {
+    "M": re.compile(r"C\|?|[1-9]\d?(?:/(?:[1-9]\d?)?)?"),
+    "L": re.compile(r"1(?:/(?:[1-9]\d?)?)?"),
+    "K": re.compile(rf"[A-G](?:[#b]?(?:{'|'.join({mode[:i] for mode in KEY_MODES for i in range(len(mode) + 1)})}))?"),
+}
+KEY = re.compile(rf"[A-G][#b]?(?:{'|'.join(KEY_MODES)})?")
 MAX_INNER_NOTES = 6  # notes in one chord or one group of grace notes
 # Bar signs the decoder writes; "|1" and ":|2" open first and second endings.
 BAR_SIGNS = frozenset({"|", "||", "|]", "|:", ":|", "::", "|1", ":|2"})
@@ -189,7 +197,7 @@ class TuneState:
     def _header(self, char: str) -> bool:
         if char != "\n":
             self.line += char
-            return True
+            return self._header_line_can_go_on()
         line, self.line = self.line, ""
         match = FIELD_LINE.match(line)
         if not match:
@@ -202,8 +210,16 @@ class TuneState:
         if letter == "L" and not re.fullmatch(r"1/[1-9]\d*", value):
             return False
         if letter == "K":
-            return key_signature(value) is not None and "M" in self.fields and self._start_body()
+            return KEY.fullmatch(value) is not None and "M" in self.fields and self._start_body()
         return True
+
+    def _header_line_can_go_on(self) -> bool:
+        """A field line ("M:6/8"): a letter, a colon, and for M, L and K a value they can still read."""
+        line = self.line
+        if len(line) <= 2:
+            return line[0].isalpha() and line[1:] in ("", ":")
+        value = HEADER_VALUES.get(line[0])
+        return value is None or value.fullmatch(line[2:]) is not None
 
     def _start_body(self) -> bool:
         meter = self.fields["M"]
@@ -496,6 +512,8 @@ class TuneState:
         if not (self._bar_adds_up(boundary) and self._form_allows(sign, section)):
             return False
         if sign in ("|:", "::"):
+            if sign == "|:" and self.repeat_open:
+                return False  # abc2midi: "found another |: after a |:"
             self.repeat_open, self.repeat_closed = True, False
         self.bars += 1
         self.pos, self.bar_notes, self.last_duration = Fraction(0), 0, None
@@ -524,6 +542,8 @@ class TuneState:
             return False  # a new section in the middle of a part
         self.opens_section = self.opens_section or section
         if sign == "|:":
+            if self.repeat_open:
+                return False  # abc2midi: "found another |: after a |:"
             self.repeat_open, self.repeat_closed = True, False
         return True
 

@@ -1,0 +1,128 @@
+"""The constraint refuses what would break a tune, accepts real tunes, and never lets a wrong bar through."""
+
+import random
+
+import pytest
+
+from tunesmith.constraints import Form, TuneState
+from tunesmith.quality import check_tune, read_tune
+
+HEADER = "X:1\nT:t\nM:6/8\nL:1/8\nK:G\n"
+# The characters a random writer picks from: mostly notes and bar lines, some of everything ABC uses.
+ALPHABET = list("ABCDEFGabcdefgz") * 4 + list("2222344/////||||||:: \n^_=,'><[]()3\"!{}-~.128")
+PRINTABLE = [chr(i) for i in range(32, 127)] + ["\n"]
+
+
+def accepts(text: str, form: Form | None = None) -> bool:
+    state = TuneState(form)
+    return state.push_text(text) and state.can_end()
+
+
+def random_tune(rng: random.Random, header: str, form: Form | None, max_len: int = 1200) -> str | None:
+    """Write a tune by picking uniformly among the characters the constraint allows; None at a dead end."""
+    state = TuneState(form)
+    assert state.push_text(header)
+    text = header
+    for _ in range(max_len):
+        if state.can_end() and rng.random() < (0.5 if form else 0.05):
+            return text
+        options = [char for char in PRINTABLE if state.allows(char)]
+        if not options:
+            return None
+        # Weighted: a character twice in ALPHABET twice as likely; the rest of ASCII rarely, but possible.
+        char = rng.choices(options, [ALPHABET.count(char) + 0.1 for char in options])[0]
+        assert state.push(char)
+        text += char
+    return None
+
+
+@pytest.mark.parametrize(
+    "body, ok",
+    [
+        ("GAB cBA|dBG A3:|", True),  # two full bars
+        ("D|GAB cBA|dBG A2:|", True),  # a pickup, completed by the last bar of the part
+        ("GAB cBA|dBG A2:|", False),  # a short last bar with no pickup to complete it
+        ("GAB cBA|dB A3|GAB cBA|]", False),  # a short bar in the middle
+        ("GAB cBAB|", False),  # a bar too long
+        ("GAB c2 A-|A3 B3|]", True),  # a tie to the same pitch across the bar line
+        ("GAB c2 A-|B3 B3|]", False),  # a tie to another pitch
+        ("G>A B c3|d6|]", True),  # broken rhythm: 3/2 + 1/2 of two equal notes
+        ("(3GAB c3 B|d6|]", True),  # a triplet of quavers takes two quavers' time
+        ("(3GAB c3 B2|d6|]", False),  # ...so this bar is too long
+        ("d6|(3GAB c2 B|d6|]", False),  # ...and this one short
+        ('"G"GAB "D"d3|[DG]6|]', True),  # chord symbols, a chord
+        ("GAB (cBA|d6)|]", False),  # a slur open at a bar line
+        ("|:GAB cBA|dBG A3:|", True),
+        ("|:GAB cBA|dBG A3|", False),  # the repeat is never closed
+        ("|:GAB cBA|1 dBG A3:|2 dBG G3|]", True),  # first and second endings
+        ("GAB cBA:|1 dBG A3|]", False),  # a first ending after a repeat already closed
+        ("GAB cBA|\n\nd6|]", False),  # a blank line would end the tune
+    ],
+)
+def test_refuses_what_would_break_a_tune(body, ok):
+    assert accepts(HEADER + body) == ok
+    if ok:  # whatever the constraint accepts, the checker calls right
+        assert check_tune(HEADER + body, use_abc2midi=False).metre_ok
+
+
+def test_header_fields_must_be_readable():
+    assert not TuneState().allows("X:1\nM:6/x")
+    assert not TuneState().allows("X:1\nL:3")
+    assert not TuneState().allows("X:1\nmeter")
+    assert not TuneState().push_text("X:1\nK:G\n")  # no M: before K:, so no bar to count
+    assert TuneState().allows("X:1\nT:any title at all\nM:C|\nL:1/8\nK:Ador\n")
+
+
+def test_accepts_most_real_tunes(irish_abc):
+    from tunesmith.corpus import load_corpus
+
+    good = [t.text for t in load_corpus(str(irish_abc)).tunes if check_tune(t.text, use_abc2midi=False).metre_ok]
+    accepted = sum(accepts(text) for text in good)
+    # What it refuses: key and metre changes inside the body, endings abc2midi calls errors.
+    assert accepted / len(good) > 0.85
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_random_writing_never_breaks_a_bar(seed):
+    """Characters picked at random among the allowed ones always make bars the checker calls right."""
+    rng = random.Random(seed)
+    headers = [HEADER, "X:1\nT:r\nM:C|\nL:1/8\nK:D\n", "X:1\nT:w\nM:3/4\nL:1/8\nK:Am\n",
+               "X:1\nT:p\nM:2/4\nL:1/16\nK:Bb\n"]
+    finished = 0
+    for _ in range(12):
+        text = random_tune(rng, rng.choice(headers), None)
+        if text is not None:
+            finished += 1
+            report = check_tune(text, use_abc2midi=False)
+            assert report.metre_ok, (report.wrong_bars, text)
+            assert not report.problems, (report.problems, text)
+    assert finished >= 4
+
+
+@pytest.mark.parametrize("pickup", [None, True, False])
+def test_form_is_followed_exactly(pickup):
+    rng = random.Random(7)
+    form = Form(parts=2, bars_per_part=8, pickup=pickup)
+    finished = 0
+    for _ in range(8):
+        text = random_tune(rng, HEADER, form)
+        if text is None:
+            continue
+        finished += 1
+        report = check_tune(text, use_abc2midi=False)
+        assert report.metre_ok and report.aabb and report.bars_per_section == (8, 8), text
+        first_bar = read_tune(text).bars[0]
+        if pickup is not None:
+            assert (first_bar.duration < first_bar.expected) == pickup, text
+    assert finished >= 3
+
+
+def test_form_refuses_a_ninth_bar_and_an_early_end():
+    state = TuneState(Form(parts=1, bars_per_part=2))
+    assert state.push_text(HEADER + "GAB cBA|")
+    assert not state.can_end()
+    assert not state.allows("dBG A3|")  # the second bar must close the part with its repeat
+    assert state.allows("dBG A3:|")
+    assert state.push_text("dBG A3:|")
+    assert state.can_end()
+    assert not state.allows("G")  # the form is complete: nothing more
