@@ -63,7 +63,7 @@ def cmd_train(args: argparse.Namespace) -> int:
         args.data, args.out, args.preset, steps=args.steps, minutes=args.minutes,
         seed=args.seed, resume=args.resume, show_progress=not args.quiet, diagnostics=args.diagnostics,
         tokenizer=args.tokenizer, transpose=args.transpose,
-        device=args.device,
+        device=args.device, precision=args.precision,
     )
     if not distributed.is_rank_zero():
         return 0
@@ -375,7 +375,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from tunesmith.device import DEVICE_CHOICES
+    from tunesmith.device import DEVICE_CHOICES, PRECISIONS
     from tunesmith.training import DEFAULT_PRESET, PRESETS
 
     fmt = argparse.ArgumentDefaultsHelpFormatter
@@ -403,6 +403,9 @@ def build_parser() -> argparse.ArgumentParser:
     tr.add_argument("--quiet", action="store_true", help="no progress bar")
     tr.add_argument("--device", choices=DEVICE_CHOICES, default="auto",
                     help="auto: cuda if a GPU is usable, else mps, else cpu; bf16 mixed precision on cuda")
+    tr.add_argument("--precision", choices=PRECISIONS,
+                    help="auto: bf16 autocast on cuda, float32 elsewhere; bf16: on the CPU too (fast on CPUs with "
+                         "bf16 instructions); fp32 (default: auto, or the resumed run's)")
     tr.add_argument("--nproc", type=int, default=1, metavar="N",
                     help="train in N processes on this machine (DistributedDataParallel: gloo on CPU, "
                          "NCCL on GPUs); for several machines use torchrun, see the README")

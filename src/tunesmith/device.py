@@ -14,6 +14,10 @@ import os
 import torch
 
 DEVICE_CHOICES = ("auto", "cpu", "cuda", "mps")
+# auto: bf16 autocast on CUDA, float32 elsewhere. bf16: on the CPU too, where the CPU has bf16
+# instructions (AVX512-BF16, AMX): 1.6x the default preset's steps on a Zen 4 core, but slower
+# for the lab's batch-8 model (benchmarks/README.md). fp32: float32 everywhere.
+PRECISIONS = ("auto", "fp32", "bf16")
 
 
 class DeviceError(ValueError):
@@ -49,13 +53,20 @@ def resolve_device(name: str | torch.device = "auto", local_rank: int | None = N
     return torch.device(kind)
 
 
-def autocast(device: torch.device) -> contextlib.AbstractContextManager:
-    """bf16 mixed precision on CUDA (no loss scaling needed, unlike fp16); full float32 elsewhere.
+def autocast(device: torch.device, precision: str = "auto") -> contextlib.AbstractContextManager:
+    """bf16 mixed precision on CUDA (no loss scaling needed, unlike fp16); float32 elsewhere,
+    unless precision is "bf16". Weights, gradients and optimiser state stay float32 either way.
 
-    CPU stays float32 so that CPU runs match the lab's numbers and each other exactly.
+    The CPU default stays float32 so that CPU runs match the lab's numbers and each other exactly.
     """
+    if precision not in PRECISIONS:
+        raise DeviceError(f"unknown precision {precision!r}; choose from {', '.join(PRECISIONS)}")
+    if precision == "fp32":
+        return contextlib.nullcontext()
     if device.type == "cuda" and torch.cuda.is_bf16_supported():
         return torch.autocast("cuda", dtype=torch.bfloat16)
+    if device.type == "cpu" and precision == "bf16":
+        return torch.autocast("cpu", dtype=torch.bfloat16)
     return contextlib.nullcontext()
 
 

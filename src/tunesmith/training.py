@@ -28,7 +28,7 @@ from tunesmith.checkpoint import (
     save_last,
 )
 from tunesmith.corpus import Split
-from tunesmith.device import autocast, describe_device, resolve_device, to_device
+from tunesmith.device import PRECISIONS, autocast, describe_device, resolve_device, to_device
 from tunesmith.diagnostics import gradient_norms, gradient_reach
 from tunesmith.evaluation import bits_per_char
 from tunesmith.models import build_model, count_parameters
@@ -53,6 +53,7 @@ class TrainConfig:
     diagnostics: bool = False  # log gradient reach and per-layer gradient norms at each evaluation
     tokenizer: str = "char"  # "char", or "abc": ABC units such as ^f'2, |:, K:Dmix (see abctokens.py)
     transpose: str = "none"  # "all": every training tune also in its other keys (validation and test never)
+    precision: str = "auto"  # "auto": bf16 autocast on CUDA, float32 elsewhere; "bf16": on the CPU too; "fp32"
     seed: int = 0
 
 
@@ -229,6 +230,8 @@ class Trainer:
                 raise TrainingError(f"{self.run_dir / LAST_FILE}: cannot resume from it ({reason})") from None
         if not (self.config.max_steps or self.config.max_minutes):
             raise TrainingError("give a number of steps or minutes to train for")
+        if self.config.precision not in PRECISIONS:
+            raise TrainingError(f"unknown precision {self.config.precision!r}; choose from {', '.join(PRECISIONS)}")
         # The model forward and backward go through; DDP averages the gradients across ranks.
         self.model = distributed.wrap(self.network, self.ranks, self.device)
         if self.ranks.enabled:
@@ -305,7 +308,7 @@ class Trainer:
             group["lr"] = lr
         x, y = random_windows(self.stream, self.config.batch_size, self.config.seq_length, self.batch_rng)
         x, y = to_device((x, y), self.device)
-        with autocast(self.device):  # bf16 on CUDA, float32 elsewhere
+        with autocast(self.device, self.config.precision):  # bf16 on CUDA, float32 on the CPU unless asked
             logits, _ = self.model(x)  # (B, T, vocab)
             loss = F.cross_entropy(logits.flatten(0, 1), y.flatten())
         self.optimizer.zero_grad(set_to_none=True)
@@ -516,11 +519,13 @@ def train(
     show_progress: bool = True,
     log: Callable[[str], None] = print,
     device: str = "auto",
+    precision: str | None = None,
 ) -> dict:
     """Train a preset on DATA into run_dir; the Python twin of `tunesmith train`.
 
     The split by tune uses split_seed (not seed), so runs with different seeds are
-    scored on the same held-out tunes. device: auto (cuda, else mps, else cpu), cpu, cuda, mps.
+    scored on the same held-out tunes. device: auto (cuda, else mps, else cpu), cpu, cuda, mps;
+    precision: auto (bf16 on CUDA), fp32 or bf16 (see tunesmith.device; a resumed run keeps its own).
     Started by torchrun, each process trains one rank (see tunesmith.distributed).
     tokenizer "char" or "abc" and transpose "none" or "all" default to the resumed run's, else to
     "char" and "none". Example: train("oneills", "runs/small", minutes=10)
@@ -538,6 +543,8 @@ def train(
                      transpose=transpose or saved.get("transpose", "none"))
     if steps is not None or minutes is not None:
         config = replace(config, max_steps=steps, max_minutes=minutes)
+    if precision is not None:
+        config = replace(config, precision=precision)
     corpus = load_corpus(data)
     for error in corpus.skipped[:10]:
         log(f"skipping {error}")
