@@ -565,11 +565,10 @@ def train(
         f"tunes train/valid/test {split.sizes()['train']}/{split.sizes()['valid']}/{split.sizes()['test']}, "
         f"on {describe_device(trainer.device)}"
     )
-    try:
-        return trainer.run(show_progress)
-    finally:
-        trainer.model = trainer.network  # DDP's reducer goes before the process group it talks to
-        distributed.shutdown()
+    final = trainer.run(show_progress)  # a rank that fails exits at once; torchrun then stops the others
+    trainer.model = trainer.network  # DDP's reducer goes before the process group it talks to
+    distributed.shutdown()
+    return final
 
 
 def _quiet(_: str) -> None:
