@@ -1,6 +1,10 @@
 import pytest
 import torch
 
+from tunesmith.checkpoint import TrainedModel
+from tunesmith.constraints import Form
+from tunesmith.models import build_model
+from tunesmith.quality import check_tune
 from tunesmith.sampling import SamplingSettings, filter_logits, generate, header_script, sample_tunes
 
 
@@ -44,3 +48,64 @@ def test_length_cap_marks_unfinished(tiny_model):
 def test_prime_with_unknown_characters_is_a_clear_error(tiny_model):
     with pytest.raises(ValueError, match="never seen in training"):
         generate(tiny_model, 1, prime="ABC€")
+
+
+# -- constrained sampling ------------------------------------------------------------------
+
+SHORT_FORM = Form(parts=1, bars_per_part=2)
+
+
+def _untrained(kind: str, vocab) -> TrainedModel:
+    torch.manual_seed(0)
+    size = {"embed_dim": 16, "num_layers": 1, "num_heads": 2, "context_length": 64} if kind == "transformer" \
+        else {"embed_dim": 16, "hidden_size": 32}
+    return TrainedModel(build_model(kind, {"vocab_size": len(vocab), **size}), vocab, {})
+
+
+def _assert_well_formed(samples, form=SHORT_FORM):
+    for sample in samples:
+        assert sample.finished and not sample.dead_end, sample
+        report = check_tune(sample.text, use_abc2midi=False)
+        assert report.metre_ok and not report.problems, sample.text
+        assert report.bars_per_section == (form.bars_per_part,) * form.parts, sample.text
+
+
+def test_constrained_tunes_have_every_bar_right(tiny_model):
+    samples = sample_tunes(tiny_model, 6, meter="6/8", key="G", seed=3, form=SHORT_FORM,
+                           settings=SamplingSettings(max_chars=600))
+    _assert_well_formed(samples)
+    free = sample_tunes(tiny_model, 6, meter="6/8", key="G", seed=3, settings=SamplingSettings(constrain=False))
+    assert [s.text for s in free] != [s.text for s in samples]
+    assert all(s.rollbacks == 0 and s.fallbacks == 0 for s in free)
+
+
+def test_greedy_choices_are_refused_and_the_tune_still_comes_out_right(tiny_model):
+    """With top-k 1 the single kept token is often refused: the sampler must roll back or look wider."""
+    samples = sample_tunes(tiny_model, 4, meter="C|", seed=0, form=Form(parts=2, bars_per_part=4),
+                           settings=SamplingSettings(top_k=1, max_chars=800))
+    _assert_well_formed(samples, Form(parts=2, bars_per_part=4))
+    assert sum(s.rollbacks + s.fallbacks for s in samples) > 0
+
+
+@pytest.mark.parametrize("kind", ["transformer", "gru", "rnn"])
+def test_every_model_kind_samples_under_the_constraint(tiny_model, kind):
+    samples = sample_tunes(_untrained(kind, tiny_model.vocab), 3, meter="3/4", key="D", seed=1, form=SHORT_FORM,
+                           settings=SamplingSettings(max_chars=600))
+    _assert_well_formed(samples)
+
+
+def test_abc_token_vocabulary_samples_under_the_constraint(oneills_split):
+    from tunesmith.abctokens import ABCTokenVocab
+
+    vocab = ABCTokenVocab.build([t.text for t in oneills_split.train[:300]])
+    samples = sample_tunes(_untrained("lstm", vocab), 3, meter="6/8", key="G", rhythm="jig", seed=2,
+                           form=SHORT_FORM, settings=SamplingSettings(max_chars=600))
+    _assert_well_formed(samples)
+    assert all("\nM:6/8\n" in s.text and "\nK:G\n" in s.text for s in samples)
+
+
+def test_a_prime_that_breaks_the_metre_is_a_clear_error(tiny_model):
+    start = "X:1\nT:t\nM:6/8\nL:1/8\nK:G\nGABcdefg|"  # eight quavers in a 6/8 bar
+    with pytest.raises(ValueError, match="cannot start a well-formed tune"):
+        generate(tiny_model, 1, prime=start)
+    assert generate(tiny_model, 1, prime=start, constrain=False, max_chars=200)[0].startswith(start)

@@ -106,20 +106,23 @@ def _resolve_model(path: str | None) -> Path:
 
 def cmd_generate(args: argparse.Namespace) -> int:
     from tunesmith.checkpoint import load_model
+    from tunesmith.constraints import Form
     from tunesmith.sampling import SamplingSettings, sample_tunes
 
     run = _resolve_model(args.model)
     model = load_model(run)
-    settings = SamplingSettings(args.temperature, args.top_k, args.top_p, args.max_chars)
+    settings = SamplingSettings(args.temperature, args.top_k, args.top_p, args.max_chars, constrain=not args.free)
+    form = Form(args.parts, args.bars_per_part, not args.no_repeats, args.pickup) if args.parts else None
     started = time.perf_counter()
     samples = sample_tunes(
         model, args.num, key=args.key, meter=args.meter, rhythm=args.rhythm,
-        prime=args.prime.replace("\\n", "\n"), settings=settings, seed=args.seed,
+        prime=args.prime.replace("\\n", "\n"), settings=settings, seed=args.seed, form=form,
     )
     seconds = time.perf_counter() - started
     options = {"model": run, "seed": args.seed, "temperature": args.temperature, "top-k": args.top_k,
                "top-p": args.top_p, "key": args.key, "meter": args.meter, "rhythm": args.rhythm,
-               "prime": repr(args.prime) if args.prime else None}
+               "prime": repr(args.prime) if args.prime else None, "parts": args.parts,
+               "bars-per-part": args.bars_per_part if args.parts else None, "free": args.free or None}
     provenance = "tunesmith generate " + " ".join(f"--{k} {v}" for k, v in options.items() if v is not None)
     paths = write_tunes([s.text for s in samples], Path(args.out) if args.out else None, provenance)
     extra = [f for f in args.format if f != "abc"]
@@ -129,6 +132,9 @@ def cmd_generate(args: argparse.Namespace) -> int:
     chars = sum(len(s.text) for s in samples)
     print(f"{len(samples)} tunes, {chars:,} characters in {seconds:.1f}s ({chars / seconds:,.0f} chars/s); "
           f"{unfinished} cut at --max-chars {args.max_chars}", file=sys.stderr)
+    if not args.free:
+        print(f"constraint: {sum(s.rollbacks for s in samples)} bars written again, "
+              f"{sum(s.dead_end for s in samples)} tunes given up at a dead end", file=sys.stderr)
     if paths:
         print(f"wrote {len(paths)} tunes to {args.out}/ ({paths[0].name} ...)", file=sys.stderr)
         print(f"hear one: tunesmith play {paths[0]}   "
@@ -212,6 +218,12 @@ RATE_ROWS = [
     ("mean_pitch_range", "pitch range (semitones)", "{:.1f}"),
     ("copied", "copies >= 4 bars of a training tune", "{:.1%}"),
     ("ended_at_end_marker", "ended at </s> (not the length cap)", "{:.1%}"),
+    ("abc2midi_clean", "abc2midi: no Error line", "{:.1%}"),
+    ("model_bpc", "the model's own bits per character", "{:.3f}"),
+    ("chars_per_second", "characters per second", "{:,.0f}"),
+    ("rollbacks_per_tune", "bars written again per tune", "{:.2f}"),
+    ("fallbacks_per_tune", "top-p set all refused, per tune", "{:.2f}"),
+    ("dead_ends", "tunes given up at a dead end", "{:.1%}"),
 ]
 
 
@@ -269,6 +281,8 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     from tunesmith.evaluation import evaluate_model
 
     run = _resolve_model(args.model)
+    if args.constrained_vs_free or args.requests:
+        return _evaluate_control(load_model(run), run, args)
     result = evaluate_model(load_model(run), args.data, args.samples, args.temperature, args.seed)
     where = "held-out split" if result["own_split"] else "data not used in training"
     print(f"{run}: {result['heldout_bpc']:.3f} bits per character on {result['heldout_tunes']} tunes ({where})")
@@ -280,6 +294,28 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
         from tunesmith.evaluation import write_report
 
         print(f"report: {write_report(result, Path(args.report), rate_table, run)}")
+    return 0
+
+
+def _evaluate_control(model, run: Path, args: argparse.Namespace) -> int:
+    """evaluate --constrained-vs-free / --requests: what the constraint gives and what it costs."""
+    from tunesmith import control
+    from tunesmith.evaluation import heldout_texts
+
+    train, heldout, _ = heldout_texts(model, args.data)
+    result: dict = {"model": str(run), "samples": args.samples, "seed": args.seed}
+    if args.constrained_vs_free:
+        compared = control.compare_sampling(model, args.samples, args.seed, args.temperature, heldout[: args.samples])
+        print(rate_table({k: compared[k] for k in ("free", "constrained", "held-out real")}))
+        print(f"sampling speed, constrained / free: {compared['speed_ratio']:.2f}")
+        result["compare"] = compared
+    if args.requests:
+        requests = [control.Request.of(rhythm, key) for rhythm, key in control.DEFAULT_REQUESTS]
+        table = control.request_table(model, requests, args.requests, args.seed, args.temperature, train)
+        print(control.format_request_table(table))
+        result["requests"] = table
+    if args.json:
+        Path(args.json).write_text(json.dumps(result, indent=1, default=str))
     return 0
 
 
@@ -430,6 +466,14 @@ def build_parser() -> argparse.ArgumentParser:
     gen.add_argument("--rhythm", help="R: of every tune, e.g. reel, jig, hornpipe")
     gen.add_argument("--seed", type=int, default=0)
     gen.add_argument("--max-chars", type=int, default=2000, help="cut a tune still going at this length")
+    gen.add_argument("--parts", type=int, help="ask for this many parts (sections), e.g. 2 for AABB")
+    gen.add_argument("--bars-per-part", type=int, default=8, help="bars in each part, with --parts")
+    gen.add_argument("--no-repeats", action="store_true", help="parts end with || instead of a repeat")
+    pickup = gen.add_mutually_exclusive_group()
+    pickup.add_argument("--pickup", action="store_true", default=None, help="start with an anacrusis")
+    pickup.add_argument("--no-pickup", action="store_false", dest="pickup", help="start on the downbeat")
+    gen.add_argument("--free", action="store_true",
+                     help="sample freely, as the lab did: no bar, bracket or form constraint")
     gen.add_argument("--out", help="folder for one .abc per tune (default: print to stdout)")
     gen.add_argument("--format", type=_formats, default=["abc"], help="also write these, e.g. abc,mid,wav,svg")
     _add_render_options(gen)
@@ -467,6 +511,10 @@ def build_parser() -> argparse.ArgumentParser:
     ev.add_argument("--seed", type=int, default=0)
     ev.add_argument("--json", help="write every figure here")
     ev.add_argument("--report", help="folder for a Markdown report with plots")
+    ev.add_argument("--constrained-vs-free", action="store_true",
+                    help="sample --samples tunes free and constrained with the same seed, check both")
+    ev.add_argument("--requests", type=int, metavar="N",
+                    help="ask N tunes each of reel/D, jig/G, hornpipe/A dorian, slip jig/E minor, polka/Bb")
     ev.set_defaults(func=cmd_evaluate)
 
     plot = sub.add_parser("plot", help="draw a run's curves: loss.png, and gradients.png with --diagnostics")

@@ -58,11 +58,12 @@ KEY_MODES = ("m", "min", "maj", "ion", "mix", "dor", "phr", "lyd", "loc", "aeo")
 # What the metre, unit length and key can look like while they are being written.
 HEADER_VALUES = {
     "M": re.compile(r"C\|?|[1-9]\d?(?:/(?:[1-9]\d?)?)?"),
-    "L": re.compile(r"1(?:/(?:[1-9]\d?)?)?"),
+    "L": re.compile(r"1(?:/(?:4|8|1|16|3|32)?)?"),
     "K": re.compile(rf"[A-G](?:[#b]?(?:{'|'.join({mode[:i] for mode in KEY_MODES for i in range(len(mode) + 1)})}))?"),
 }
 KEY = re.compile(rf"[A-G][#b]?(?:{'|'.join(KEY_MODES)})?")
 MAX_INNER_NOTES = 6  # notes in one chord or one group of grace notes
+MAX_IDLE = 24  # characters in a row that take no time (spaces, symbols, slurs) before a note or bar line
 # Bar signs the decoder writes; "|1" and ":|2" open first and second endings.
 BAR_SIGNS = frozenset({"|", "||", "|]", "|:", ":|", "::", "|1", ":|2"})
 SIGN_PREFIXES = frozenset(sign[:i] for sign in BAR_SIGNS for i in range(1, len(sign) + 1))
@@ -77,6 +78,7 @@ LENGTHS = {
 COMPLETIONS: dict[str, frozenset[Fraction]] = {
     prefix: frozenset(value for text, value in LENGTHS.items() if text.startswith(prefix)) for prefix in LENGTHS
 }
+SHORTEST_COMPLETION = {prefix: min(values) for prefix, values in COMPLETIONS.items()}
 SHORTEST = Fraction(1, 8)  # what "/8" or "///" make of a length: every length is a multiple of it
 
 
@@ -131,6 +133,7 @@ class TuneState:
         self.spelling = self.last_spelling = ""  # letter and octave marks of the note being written, and the last
         self.tied: str | None = None  # the next note must be spelt so (a tie); "" for any
         self.after_arrow = False  # the last character was > or <: another may follow
+        self.idle = 0  # characters since the last note began
         self.last_length = Fraction(1)  # in units, before tuplet and broken rhythm
         self.broken_length = Fraction(1)  # the note after > or < must be as long as the one before it
         self.last_duration: Fraction | None = None  # the note that > and < stretch
@@ -192,6 +195,11 @@ class TuneState:
             return self._header(char)
         if self.finished_form:
             return self._finished(char)
+        if self.mode == "normal":
+            # Time must move on: a model that loops on spaces, slurs or chord symbols is stopped.
+            self.idle = self.idle + 1 if char not in NOTE_LETTERS and char not in RESTS else 0
+            if self.idle > MAX_IDLE and char not in "|:)" and char not in ACCIDENTALS:
+                return False
         return getattr(self, "_" + self.mode)(char)
 
     def _header(self, char: str) -> bool:
@@ -207,7 +215,7 @@ class TuneState:
             self.fields = {**self.fields, letter: value}  # a new dict: copies share the old one
         if letter == "M" and meter_fraction(value) is None:
             return False  # free metre: the checker cannot count its bars
-        if letter == "L" and not re.fullmatch(r"1/[1-9]\d*", value):
+        if letter == "L" and value not in ("1/4", "1/8", "1/16", "1/32"):
             return False
         if letter == "K":
             return KEY.fullmatch(value) is not None and "M" in self.fields and self._start_body()
@@ -232,11 +240,9 @@ class TuneState:
 
     def _finished(self, char: str) -> bool:
         """After the form's last bar: a line break at most, then </s>."""
-        if char == "\n":
-            ok, self.blank = not self.blank, True
-            return ok
-        self.blank = self.blank and char == " "
-        return char in " !"
+        ok = not self.blank and char in "!\n"
+        self.blank = self.blank or char == "\n"
+        return ok
 
     # Each mode reads one character. A character that ends what the mode was reading is
     # handed on to _normal once the element has been counted.
@@ -271,8 +277,8 @@ class TuneState:
         opens = {"[": "bracket", '"': "quote", "!": "deco", "{": "grace", "(": "paren"}
         if char in opens:
             self.mode, self.pending, self.inner, self.inner_notes = opens[char], "", "start", 0
-            if char == "(":  # a slur, or a tuplet: one of them must still be possible
-                return self.slurs == 0 or self._fits(3 * SHORTEST)
+            if char == "(":  # a slur or a tuplet: either way a note must still fit
+                return self._room() and (self.slurs == 0 or self._fits(3 * SHORTEST))
             if char == "!":  # a decoration before a note, or the old line break before a newline
                 return self._room() or not (self.blank or self.slurs or self.broken_next is not None)
             return char == '"' or self._room()
@@ -333,7 +339,7 @@ class TuneState:
             return self.broken_length / scale in values and self._fits(self.broken_length)
         if self.tuplet_left:
             return any(self._fits(value * scale, group_ends=self.tuplet_left == 1) for value in values)
-        return self._fits(min(values) * scale)  # lengths are multiples of SHORTEST: the grid holds
+        return self._fits(SHORTEST_COMPLETION[prefix] * scale)  # lengths are multiples of SHORTEST: on the grid
 
     def _fits(self, length: Fraction, group_ends: bool = False) -> bool:
         """Whether a note of this length (in units) fits the bar, after tuplet and broken rhythm."""
@@ -392,10 +398,12 @@ class TuneState:
     def _paren(self, char: str) -> bool:
         self.mode = "normal"
         if char in "23456789":  # (3 is a triplet; ( before anything else opens a slur
+            if self.tuplet_left or self.broken_next is not None:
+                return False
             p = int(char)
             q = TUPLET_Q.get(p, 3 if self.compound else 2)
             self.tuplet_factor, self.tuplet_left = Fraction(q, p), p
-            return self._fits(p * SHORTEST) and self.broken_next is None
+            return self._fits(p * SHORTEST)
         self.slurs += 1
         if self.slurs > 1:
             return False  # abc2midi: "Slur within slur"
