@@ -27,7 +27,7 @@ import re
 from collections import Counter
 from collections.abc import Iterable, Iterator, Sequence
 
-from tunesmith.vocab import SPECIALS
+from tunesmith.vocab import SPECIALS, refuse_unknown_characters
 
 # A field line: a letter, a colon, and not a bar or repeat after it ("A:|" is music).
 FIELD_LINE = re.compile(r"^([A-Za-z+]):(?![|:])")
@@ -140,10 +140,7 @@ class ABCTokenVocab:
     def encode(self, text: str, strict: bool = True) -> list[int]:
         """Token ids; characters never seen in training raise (strict) or become <unk>."""
         if strict:
-            unknown = sorted(set(text) - self.index.keys())
-            if unknown:
-                shown = ", ".join(repr(ch) for ch in unknown[:5])
-                raise ValueError(f"characters never seen in training: {shown}")
+            refuse_unknown_characters(text, self.index)
         return [self.index.get(token, self.unk) for token in self.tokenize(text)]
 
     def encode_tune(self, text: str, strict: bool = True) -> list[int]:

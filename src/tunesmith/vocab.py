@@ -20,6 +20,14 @@ BOS, EOS, UNK = "<s>", "</s>", "<unk>"
 SPECIALS = (BOS, EOS, UNK)
 
 
+def refuse_unknown_characters(text: str, index: dict[str, int]) -> None:
+    """A prompt may only use characters the model has seen; name the first few it has not."""
+    unknown = sorted(set(text) - index.keys())
+    if unknown:
+        shown = ", ".join(repr(ch) for ch in unknown[:5])
+        raise ValueError(f"characters never seen in training: {shown}")
+
+
 class CharVocab:
     """Two look-up tables, character -> index and index -> character (as in the lab)."""
 
@@ -42,10 +50,7 @@ class CharVocab:
     def encode(self, text: str, strict: bool = True) -> list[int]:
         """Example: encode("AB") -> [3, 4] for the vocabulary above."""
         if strict:
-            unknown = sorted(set(text) - self.index.keys())
-            if unknown:
-                shown = ", ".join(repr(ch) for ch in unknown[:5])
-                raise ValueError(f"characters never seen in training: {shown}")
+            refuse_unknown_characters(text, self.index)
         return [self.index.get(ch, self.unk) for ch in text]
 
     def encode_tune(self, text: str, strict: bool = True) -> list[int]:
