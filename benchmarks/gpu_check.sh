@@ -46,7 +46,7 @@ out=$(mktemp -d)
 trap 'rm -rf "$out"' EXIT
 echo "gpu_check: 1/2 lab step vs mit step, and sampling, on $device" >&2
 timeout 170 "$python" -m benchmarks.run --device "$device" --sections matmul,training,sampling \
-    --data "$data" --out "$out/bench" "${bench_args[@]}" >"$out/bench.log"
+    --data "$data" --out "$out/bench" ${bench_args[@]+"${bench_args[@]}"} >"$out/bench.log"
 echo "gpu_check: 2/2 tunesmith train --preset mit --minutes $minutes on $device" >&2
 timeout $(( ${minutes%.*} * 60 + 120 )) "$python" -m tunesmith.cli train --data "$data" --out "$out/mit" \
     --preset mit --minutes "$minutes" --device "$device" --quiet >"$out/train.log"
