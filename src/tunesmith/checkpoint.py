@@ -76,7 +76,9 @@ class CheckpointError(ValueError):
 def _atomic_save(tensors: dict[str, torch.Tensor], meta: dict, path: Path) -> None:
     tmp = path.with_name(path.name + ".tmp")
     try:
-        save_file({k: v.contiguous() for k, v in tensors.items()}, str(tmp), {"tunesmith": json.dumps(meta)})
+        # CPU copies: a checkpoint written on a GPU loads anywhere.
+        cpu = {k: v.detach().cpu().contiguous() for k, v in tensors.items()}
+        save_file(cpu, str(tmp), {"tunesmith": json.dumps(meta)})
         with open(tmp, "rb") as handle:
             os.fsync(handle.fileno())
     except (OSError, SafetensorError) as error:
