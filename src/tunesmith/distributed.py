@@ -35,6 +35,7 @@ class Ranks:
     rank: int = 0
     world_size: int = 1
     local_rank: int = 0
+    # Where the tensors of collectives live: the rank's GPU for NCCL, the CPU for gloo.
     device: torch.device = field(default_factory=lambda: torch.device("cpu"))
 
     @property
