@@ -374,3 +374,15 @@ def test_serve_without_a_model_still_starts(monkeypatch, tmp_path):
     monkeypatch.chdir(tmp_path)  # no ./runs here
     assert cli.main(["serve"]) == 0
     assert apps[-1][0] is None
+
+
+def test_a_form_asked_for_comes_back_exactly(client):
+    from tunesmith.quality import check_tune
+
+    response = client.post("/api/generate", json={**SETTINGS, "parts": 1, "bars_per_part": 2, "constrain": True})
+    assert response.status_code == 200, response.json()
+    for tune in response.json()["tunes"]:
+        report = check_tune(tune["abc"], use_abc2midi=False)
+        assert report.metre_ok and report.bars_per_section == (2,), tune["abc"]
+    free = client.post("/api/generate", json={**SETTINGS, "parts": 2, "constrain": False})
+    assert free.status_code == 400 and free.json()["field"] == "parts"  # a form needs the constraint

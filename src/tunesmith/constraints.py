@@ -48,12 +48,13 @@ CHORD_KINDS = ("", "m", "7", "m7", "maj7", "6", "m6", "9", "m9", "dim", "dim7", 
 _ROOT = r"[A-G][#b]?"
 _KINDS = "|".join(sorted(CHORD_KINDS, key=len, reverse=True))
 _CUT_KINDS = "|".join({kind[:i] for kind in CHORD_KINDS for i in range(1, len(kind))} - set(CHORD_KINDS))
-_ANNOTATION = r"[\^_<>@][A-Za-z0-9 .,;:!?'()/-]"
+_ANNOTATION = r"[\^_][A-Za-z0-9 .,;:!?'()-]"  # above or below the staff; abc2midi misreads < > @ and /
 CHORD_SYMBOL = re.compile(rf"{_ROOT}(?:{_KINDS})(?:/{_ROOT})?|{_ANNOTATION}{{1,30}}")
 # What can still become one: a kind cut short ("Gsu") has nothing after it yet.
 CHORD_SYMBOL_PREFIX = re.compile(
     rf"[A-G](?:[#b]?(?:(?:{_KINDS})(?:/(?:{_ROOT})?)?|{_CUT_KINDS}))?|{_ANNOTATION}{{0,30}}"
 )
+HEADER_FIELDS = frozenset("XTRMLK")  # what abcnotation.normalise_tune writes, so what models learn
 KEY_MODES = ("m", "min", "maj", "ion", "mix", "dor", "phr", "lyd", "loc", "aeo")
 # What the metre, unit length and key can look like while they are being written.
 HEADER_VALUES = {
@@ -62,6 +63,7 @@ HEADER_VALUES = {
     "K": re.compile(rf"[A-G](?:[#b]?(?:{'|'.join({mode[:i] for mode in KEY_MODES for i in range(len(mode) + 1)})}))?"),
 }
 KEY = re.compile(rf"[A-G][#b]?(?:{'|'.join(KEY_MODES)})?")
+FIRST_ENDING, FIRST_ENDING_CLOSED, SECOND_ENDING = 1, 3, 2
 MAX_INNER_NOTES = 6  # notes in one chord or one group of grace notes
 MAX_IDLE = 24  # characters in a row that take no time (spaces, symbols, slurs) before a note or bar line
 # Bar signs the decoder writes; "|1" and ":|2" open first and second endings.
@@ -126,14 +128,15 @@ class TuneState:
         self.octave_ok = False  # a , or ' may still follow the note letter
         self.chord_first: str | None = None  # length text of a chord's first note
         self.inner, self.inner_text, self.inner_length, self.inner_notes = "start", "", "", 0  # [chord], {grace}
-        self.ending = 0  # 1 inside a first ending, 2 inside a second
-        self.last_sign = ""
+        self.ending = 0  # FIRST_ENDING, FIRST_ENDING_CLOSED (a [2 may follow), SECOND_ENDING, or 0
         self.octave_mark = ","
         self.after_note = False  # the last character ended a note: a tie or a broken rhythm may follow
         self.spelling = self.last_spelling = ""  # letter and octave marks of the note being written, and the last
         self.tied: str | None = None  # the next note must be spelt so (a tie); "" for any
         self.after_arrow = False  # the last character was > or <: another may follow
         self.idle = 0  # characters since the last note began
+        self.after_decoration = False  # the last character was a one-letter decoration (~ . H L M ...)
+        self.line_start = ""  # what a body line starts with, while nothing but those characters is on it
         self.last_length = Fraction(1)  # in units, before tuplet and broken rhythm
         self.broken_length = Fraction(1)  # the note after > or < must be as long as the one before it
         self.last_duration: Fraction | None = None  # the note that > and < stretch
@@ -183,7 +186,8 @@ class TuneState:
             return False
         if not (state.after_sign or state.mode == "sign") or state.bars == 0:
             return False
-        if state.repeat_open or state.slurs or (state.owed is not None and not state.owed_can_end):
+        if state.repeat_open or state.slurs or state.tied or state.ending == FIRST_ENDING or (
+                state.owed is not None and not state.owed_can_end):
             return False
         return state.form is None or state.finished_form
 
@@ -224,8 +228,8 @@ class TuneState:
     def _header_line_can_go_on(self) -> bool:
         """A field line ("M:6/8"): a letter, a colon, and for M, L and K a value they can still read."""
         line = self.line
-        if len(line) <= 2:
-            return line[0].isalpha() and line[1:] in ("", ":")
+        if len(line) <= 2:  # the fields of a normalised header; K: closes it and needs M: before it
+            return line[0] in HEADER_FIELDS and line[1:] in ("", ":") and (line[0] != "K" or "M" in self.fields)
         value = HEADER_VALUES.get(line[0])
         return value is None or value.fullmatch(line[2:]) is not None
 
@@ -248,7 +252,16 @@ class TuneState:
     # handed on to _normal once the element has been counted.
 
     def _normal(self, char: str) -> bool:
+        if char == "\n":
+            self.line_start = ""
+        elif char != " " and len(self.line_start) < 2:
+            self.line_start += char
+            if self.line_start[0].isalpha() and self.line_start[1:] == ":":
+                return False  # "B:|" or "L:|" at the start of a line reads as a field
         after_note, self.after_note = self.after_note, False
+        if self.after_decoration and char in "|:":
+            return False  # "L:" reads as a field, and a decoration belongs to the note after it
+        self.after_decoration = False
         after_arrow, self.after_arrow = self.after_arrow, False
         if char == "-":  # a tie, straight after the note it ties, to a note of the same pitch
             self.tied = self.last_spelling
@@ -285,7 +298,8 @@ class TuneState:
         if char == ")":
             self.slurs -= 1
             return self.slurs >= 0
-        return char in DECORATION_LETTERS and self._room()
+        self.after_decoration = char in DECORATION_LETTERS
+        return self.after_decoration and self._room()
 
     def _limit(self) -> Fraction:
         return self.owed if self.owed is not None else self.bar_length
@@ -318,7 +332,7 @@ class TuneState:
             return char == self.octave_mark and self._spelt_as_tied()  # C, and c' are notes; abc2midi refuses C' and c,
         if char.isdigit() or char == "/":
             self.octave_ok = False
-            return self._extend_length(char)
+            return self._extend_length(char) and (not self.tied or self.tied == self.spelling)
         self.mode = "normal"
         if self.tied and self.tied != self.spelling:
             return False  # abc2midi: a tie joins two notes of one pitch ("Could not find note to be tied")
@@ -513,6 +527,8 @@ class TuneState:
         boundary = section or sign[-1].isdigit()
         if not self._endings_allow(sign, section):
             return False
+        if self.tied and sign != "|":
+            return False  # abc2midi looks for the tied note after a plain bar line only
         if self.bar_notes == 0:
             return self._empty_bar(sign, section)
         if sign.startswith(":"):
@@ -529,17 +545,23 @@ class TuneState:
         return True
 
     def _endings_allow(self, sign: str, section: bool) -> bool:
-        """A first ending inside a repeat; a second only straight after the first's repeat sign."""
+        """A first ending inside a repeat and closed by its :|; a second straight after that :|."""
         if sign in ("|1", "[1"):  # abc2midi: a first ending after a closed repeat needs a new |:
-            ok, self.ending = not self.repeat_closed and self.ending == 0, 1
+            ok, self.ending = not self.repeat_closed and self.ending == 0, FIRST_ENDING
             return ok
+        if sign == "::" and self.repeat_closed:
+            return False  # abc2midi: "found :: before |:"
         if sign in (":|2", "[2"):
-            ok = self.ending == 1 and (sign == ":|2" or (self.bar_notes == 0 and self.last_sign == ":|"))
-            self.ending, self.last_sign = 2, sign
+            ok = (self.ending == FIRST_ENDING and sign == ":|2") or (
+                self.ending == FIRST_ENDING_CLOSED and sign == "[2" and self.bar_notes == 0)
+            self.ending = SECOND_ENDING
             return ok
-        if section and sign != ":|":
+        if self.ending == FIRST_ENDING:
+            if section and sign != ":|":
+                return False  # a first ending closes with its repeat
+            self.ending = FIRST_ENDING_CLOSED if sign == ":|" else FIRST_ENDING
+        elif section:
             self.ending = 0
-        self.last_sign = sign
         return True
 
     def _empty_bar(self, sign: str, section: bool) -> bool:

@@ -289,23 +289,30 @@ def sample_tunes(
     logits, state = network(torch.tensor([[vocab.bos, *prefix_ids]] * num, device=device))
     logits = logits[:, -1].float().cpu()  # (B, vocab)
     active = torch.arange(num)  # which tune each row of the batch belongs to
+    in_script = {t for t in range(num) if not tunes[t].follower.done}
     while len(active):
         logits[:, [vocab.bos, vocab.unk]] = float("-inf")
-        scripted = [row for row, t in enumerate(active.tolist()) if not tunes[t].follower.done]
+        rows = active.tolist()
+        scripted = [row for row, t in enumerate(rows) if t in in_script] if in_script else []
         logits[scripted, vocab.eos] = float("-inf")  # no </s> before the header and prime are written
         probs = torch.softmax(filter_logits(logits, settings), dim=-1)
         chosen = torch.multinomial(probs, 1, generator=generator).squeeze(1)
         stopped = torch.zeros(len(active), dtype=torch.bool)
-        for row, t in enumerate(active.tolist()):
-            tune = tunes[t]
-            _take_snapshot(tune, lengths[t], state, row, logits[row])
-            token = _next_token(tune, row, int(chosen[row]), probs[row], logits, state, lengths, t, chooser)
+        # Free sampling past the header needs no Python per tune; the constraint looks at every draw.
+        drawn = chosen.tolist()
+        for row in range(len(rows)) if settings.constrain else scripted:
+            tune = tunes[rows[row]]
+            if tune.snapshot_due:
+                _take_snapshot(tune, lengths[rows[row]], state, row, logits[row])
+            token = _next_token(tune, row, drawn[row], probs[row], logits, state, lengths, rows[row], chooser)
             if token is None:  # nothing at all is allowed: give the tune up, unfinished
                 tune.dead_end, stopped[row] = True, True
                 continue
             chosen[row] = token
             if token != vocab.eos:
                 _advance(tune, vocab.tokens[token], prime)
+            if tune.follower.done:
+                in_script.discard(rows[row])
         writing = active[~stopped]
         written[writing, lengths[writing]] = chosen[~stopped]
         lengths[writing] += 1
@@ -345,14 +352,13 @@ def _advance(tune: _Tune, text: str, prime: str) -> None:
                 raise ValueError(f"the opening {prime or 'header'!r} cannot start a well-formed tune "
                                  f"(refused at {char!r}); sample with constrain=False (--free) to use it")
             raise AssertionError("a token the constraint allowed was refused")  # a bug, never input
-        if entering_sign and tune.state.mode == "sign":
+        if entering_sign and tune.state.mode == "sign" and tune.follower.done:
             tune.snapshot_due = True  # a bar line starts: the place to come back to
 
 
 def _take_snapshot(tune: _Tune, length: torch.Tensor, state, row: int, logits: torch.Tensor) -> None:
-    if tune.snapshot_due and tune.follower.done:
-        tune.snapshot_due, tune.bar_rollbacks = False, 0
-        tune.snapshot = (int(length), tune.state.copy(), _row_state(state, row), logits.clone())
+    tune.snapshot_due, tune.bar_rollbacks = False, 0
+    tune.snapshot = (int(length), tune.state.copy(), _row_state(state, row), logits.clone())
 
 
 def _next_token(tune: _Tune, row: int, drawn: int, probs: torch.Tensor, logits: torch.Tensor, state,

@@ -350,6 +350,8 @@ class Workshop:
 
     def sampling_arguments(self, request: GenerateRequest) -> tuple[SamplingSettings, dict]:
         supported = sampler_options()
+        if request.parts and request.constrain is False:
+            raise ApiError(400, "a form (parts, bars per part) needs constrained sampling", "parts")
         settings_fields = {f.name for f in dataclasses.fields(SamplingSettings)}
         settings, extra = {}, {}
         for name in ("temperature", "top_p", "top_k", "max_chars", *FORM_OPTIONS):

@@ -58,6 +58,10 @@ function settings() {
     meter: $("#meter").value || null,
     rhythm: $("#rhythm-label").hidden ? null : ($("#rhythm").value.trim() || null),
     prime: $("#prime").value,
+    constrain: $("#constrain").checked,
+    // A form needs the constraint; without it the parts are the model's choice.
+    parts: $("#constrain").checked ? number("#parts") : null,
+    bars_per_part: $("#constrain").checked && $("#parts").value ? number("#bars-per-part") : null,
   };
 }
 
