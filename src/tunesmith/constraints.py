@@ -260,8 +260,8 @@ class TuneState:
                 return False  # "B:|" or "L:|" at the start of a line reads as a field
         after_note, self.after_note = self.after_note, False
         if self.after_decoration and char in "|:":
-            return False  # "L:" reads as a field, and a decoration belongs to the note after it
-        self.after_decoration = False
+            return False  # "L:" reads as a field; a decoration or chord symbol belongs to the note after it
+        self.after_decoration = self.after_decoration and char == " "
         after_arrow, self.after_arrow = self.after_arrow, False
         if char == "-":  # a tie, straight after the note it ties, to a note of the same pitch
             self.tied = self.last_spelling
@@ -294,7 +294,7 @@ class TuneState:
                 return self._room() and (self.slurs == 0 or self._fits(3 * SHORTEST))
             if char == "!":  # a decoration before a note, or the old line break before a newline
                 return self._room() or not (self.blank or self.slurs or self.broken_next is not None)
-            return char == '"' or self._room()
+            return self._room()
         if char == ")":
             self.slurs -= 1
             return self.slurs >= 0
@@ -426,7 +426,7 @@ class TuneState:
     def _quote(self, char: str) -> bool:
         """A chord symbol or an annotation: only what players' tools can read."""
         if char == '"':
-            self.mode = "normal"
+            self.mode, self.after_decoration = "normal", True
             return CHORD_SYMBOL.fullmatch(self.pending) is not None
         self.pending += char
         return char != "\n" and CHORD_SYMBOL_PREFIX.fullmatch(self.pending) is not None

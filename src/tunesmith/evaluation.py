@@ -31,7 +31,7 @@ def bits_per_char(network: nn.Module, vocab: CharVocab, texts: Sequence[str]) ->
         raise ValueError("no held-out tunes to score")
     was_training = network.training
     network.eval()
-    device = next(network.parameters()).device
+    device = next(network.parameters(), torch.empty(0)).device  # a network may have no parameters
     total_nats = 0.0
     for x, y in padded_batches([vocab.encode_tune(t, strict=False) for t in texts]):
         x, y = x.to(device), y.to(device)

@@ -349,8 +349,9 @@ def _advance(tune: _Tune, text: str, prime: str) -> None:
         entering_sign = tune.state.mode != "sign"
         if not tune.state.push(char):
             if forced:
-                raise ValueError(f"the opening {prime or 'header'!r} cannot start a well-formed tune "
-                                 f"(refused at {char!r}); sample with constrain=False (--free) to use it")
+                shown = (prime or "header") if len(prime) <= 40 else prime[:40] + "..."
+                raise ValueError(f"the opening {shown!r} cannot start a well-formed tune (refused at {char!r}); "
+                                 "sample with constrain=False (--free) to use it")
             raise AssertionError("a token the constraint allowed was refused")  # a bug, never input
         if entering_sign and tune.state.mode == "sign" and tune.follower.done:
             tune.snapshot_due = True  # a bar line starts: the place to come back to
