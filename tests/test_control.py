@@ -3,7 +3,7 @@
 import pytest
 
 from tunesmith.constraints import Form
-from tunesmith.control import Request, compare_sampling, quaver_share, request_table, verdict
+from tunesmith.control import Request, compare_sampling, ends_on_tonic, quaver_share, request_table, verdict
 from tunesmith.quality import check_tune
 
 JIG = "X:1\nT:t\nR:jig\nM:6/8\nL:1/8\nK:G\n" + "|:GAB cBA|dBG A3|GAB cBA|dBG G3:|\n" * 2
@@ -37,3 +37,10 @@ def test_request_table_and_comparison_with_a_tiny_model(tiny_model):
     for text in compared["constrained_tunes"]:  # every bar right, unless the length cap cut the tune
         assert check_tune(text, use_abc2midi=False).metre_ok or len(text) >= 1990
     assert set(compared) >= {"free", "constrained", "held-out real", "speed_ratio"}
+
+
+def test_ends_on_tonic():
+    assert ends_on_tonic(JIG)  # K:G, last note G
+    assert not ends_on_tonic(JIG.replace("dBG G3:|", "dBG A3:|"))
+    assert ends_on_tonic("X:1\nT:t\nM:2/4\nL:1/8\nK:Bb\nBc dB|F2 B2|]")
+    assert not ends_on_tonic("X:1\nT:t\nM:2/4\nL:1/8\nK:Bb\nBc dB|B2 F2|]")

@@ -85,6 +85,21 @@ def quaver_share(text: str) -> float:
     return sum(d == Fraction(1, 8) or d == Fraction(1, 12) for d in durations) / max(len(durations), 1)
 
 
+def ends_on_tonic(text: str) -> bool:
+    """Whether the last note is the tonic of K: -- a tonal centre, which notes-in-the-scale is not.
+
+    Example: a tune in K:Bb ending on B flat -> True; one in K:Bb ending on F -> False.
+    """
+    from tunesmith.quality import SEMITONE
+
+    key = parse_fields(text).get("K", "")
+    pitches = read_tune(text).pitches
+    if not key or key[0].upper() not in SEMITONE or not pitches:
+        return False
+    tonic = SEMITONE[key[0].upper()] + {"#": 1, "b": -1}.get(key[1:2], 0)
+    return (pitches[-1] - tonic) % 12 == 0
+
+
 def verdict(text: str, request: Request) -> dict[str, bool]:
     """Was this tune what was asked for? One flag per part of the request, and all of them."""
     fields = parse_fields(text)
