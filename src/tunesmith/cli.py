@@ -451,7 +451,8 @@ def build_parser() -> argparse.ArgumentParser:
                     help="characters, or ABC units (notes, bar lines, header fields) (default: char, "
                          "or the resumed run's)")
     tr.add_argument("--transpose", choices=["none", "all"],
-                    help="all: train on every tune in its other keys too (default: none, or the resumed run's)")
+                    help="all: train on every tune in its other keys too "
+                         "(default: the preset's, all for small; or the resumed run's)")
     tr.set_defaults(func=cmd_train)
 
     gen = sub.add_parser("generate", help="write new tunes", formatter_class=fmt)

@@ -86,7 +86,10 @@ PRESETS = {
             warmup_steps=0, weight_decay=0.0, grad_clip=None, max_steps=3000,
         ),
     ),
-    "small": Preset("CPU-friendly default that beats 'mit' per wall-clock minute", SMALL_MODEL, SMALL_TRAIN),
+    # Every training tune also in its other keys: on irish.abc, 10 quiet minutes gave validation
+    # 1.497 / test 1.399 bpc against 1.553 / 1.494 untransposed (same split), and rare keys to ask for.
+    "small": Preset("CPU-friendly default that beats 'mit' per wall-clock minute", SMALL_MODEL,
+                    replace(SMALL_TRAIN, transpose="all")),
     # The lecture's model family at the size of `small`, for side-by-side comparisons.
     "gru-small": Preset("a GRU the size of 'small'", SMALL_MODEL, SMALL_TRAIN, kind="gru"),
     # A plain tanh recurrence explodes more easily: lower rate, clipping stays on.
@@ -528,7 +531,7 @@ def train(
     precision: auto (bf16 on CUDA), fp32 or bf16 (see tunesmith.device; a resumed run keeps its own).
     Started by torchrun, each process trains one rank (see tunesmith.distributed).
     tokenizer "char" or "abc" and transpose "none" or "all" default to the resumed run's, else to
-    "char" and "none". Example: train("oneills", "runs/small", minutes=10)
+    the preset's (`small` transposes; the others do not). Example: train("oneills", "runs/small", minutes=10)
     """
     from tunesmith.corpus import load_corpus, split_by_tune
 
@@ -539,8 +542,8 @@ def train(
     chosen = PRESETS[preset]
     saved = _saved_train_config(Path(run_dir)) if resume else {}
     config = replace(chosen.train, seed=seed, diagnostics=diagnostics,
-                     tokenizer=tokenizer or saved.get("tokenizer", "char"),
-                     transpose=transpose or saved.get("transpose", "none"))
+                     tokenizer=tokenizer or saved.get("tokenizer", chosen.train.tokenizer),
+                     transpose=transpose or saved.get("transpose", chosen.train.transpose))
     if steps is not None or minutes is not None:
         config = replace(config, max_steps=steps, max_minutes=minutes)
     if precision is not None:
