@@ -28,7 +28,7 @@ from dataclasses import dataclass
 from fractions import Fraction
 
 from tunesmith.abcnotation import FIELD_LINE, default_unit_length, meter_fraction
-from tunesmith.quality import TUPLET_Q, note_length
+from tunesmith.quality import TUPLET_Q, broken_factors, is_compound, note_length
 
 NOTE_LETTERS = frozenset("ABCDEFGabcdefg")
 RESTS = frozenset("zx")
@@ -42,8 +42,7 @@ DECORATIONS = frozenset({
     "diminuendo(", "diminuendo)", "open", "thumb", "snap", "wedge", "arpeggio", "invertedfermata",
 })
 DECORATION_PREFIXES = frozenset(name[:i] for name in DECORATIONS for i in range(1, len(name) + 1))
-# "Am7", "D/F#", "Gmaj7" and annotations placed with ^ _ < > @ ("^Fine").
-# Chord symbols abc2midi can voice ("Am", "D7/F#", "Gmaj7") and annotations placed with ^ _ < > @.
+# Chord symbols abc2midi can voice ("Am", "D7/F#", "Gmaj7") and annotations placed above or below ("^Fine").
 CHORD_KINDS = ("", "m", "7", "m7", "maj7", "6", "m6", "9", "m9", "dim", "dim7", "aug", "sus4")
 _ROOT = r"[A-G][#b]?"
 _KINDS = "|".join(sorted(CHORD_KINDS, key=len, reverse=True))
@@ -69,6 +68,8 @@ MAX_IDLE = 24  # characters in a row that take no time (spaces, symbols, slurs) 
 # Bar signs the decoder writes; "|1" and ":|2" open first and second endings.
 BAR_SIGNS = frozenset({"|", "||", "|]", "|:", ":|", "::", "|1", ":|2"})
 SIGN_PREFIXES = frozenset(sign[:i] for sign in BAR_SIGNS for i in range(1, len(sign) + 1))
+# What an opening bracket starts: the mode that reads what follows it.
+OPENINGS = {"[": "bracket", '"': "quote", "!": "deco", "{": "grace", "(": "paren"}
 SECTION_SIGNS = frozenset({"||", "|]", "|:", ":|", "::", ":|2"})  # the checker's "new section"
 # Note lengths as tune books write them: "", "3", "3/2", "/", "//", "/4"; at most 16 units, halves to eighths.
 LENGTHS = {
@@ -237,8 +238,7 @@ class TuneState:
         meter = self.fields["M"]
         self.bar_length = meter_fraction(meter)
         self.unit = Fraction(self.fields.get("L") or default_unit_length(meter))
-        numerator = re.match(r"\d+", meter)
-        self.compound = bool(numerator) and int(numerator.group()) % 3 == 0 and int(numerator.group()) > 3
+        self.compound = is_compound(meter)
         self.in_body = True
         return True
 
@@ -287,9 +287,8 @@ class TuneState:
                 return False  # a slur, like any bracket, closes inside its bar
             self.mode, self.pending = "sign", ""
             return self._sign(char)
-        opens = {"[": "bracket", '"': "quote", "!": "deco", "{": "grace", "(": "paren"}
-        if char in opens:
-            self.mode, self.pending, self.inner, self.inner_notes = opens[char], "", "start", 0
+        if char in OPENINGS:
+            self.mode, self.pending, self.inner, self.inner_notes = OPENINGS[char], "", "start", 0
             if char == "(":  # a slur or a tuplet: either way a note must still fit
                 return self._room() and (self.slurs == 0 or self._fits(3 * SHORTEST))
             if char == "!":  # a decoration before a note, or the old line break before a newline
@@ -363,8 +362,11 @@ class TuneState:
         end = self.pos + duration
         if group_ends and end % (SHORTEST * self.unit):
             return False
-        pickup_only = self.bars == 0 and self.form is not None and self.form.pickup
-        return end < self.bar_length if pickup_only else end <= self._limit()
+        return end < self.bar_length if self._pickup_asked() else end <= self._limit()
+
+    def _pickup_asked(self) -> bool:
+        """Bar 0 of a form that asks for a pickup: it may never fill up."""
+        return self.bars == 0 and self.form is not None and bool(self.form.pickup)
 
     def _count(self, length: Fraction) -> bool:
         """Count a finished note, rest or chord: it must fit the bar, after tuplet and broken rhythm."""
@@ -381,8 +383,8 @@ class TuneState:
         self.last_duration, self.broken_arrows = duration, 0
         self.bar_notes += 1
         self.after_note, self.last_length = True, length
-        if self.bars == 0 and self.form is not None and self.form.pickup and self.pos >= self.bar_length:
-            return False  # a pickup was asked for: bar 0 may not fill up
+        if self._pickup_asked() and self.pos >= self.bar_length:
+            return False
         # Between groups the bar stays on a grid of the shortest note, so what is left can always be filled.
         on_grid = self.tuplet_left or self.broken_next is not None or self.pos % (SHORTEST * self.unit) == 0
         return bool(on_grid) and self.pos <= self._limit()
@@ -396,18 +398,11 @@ class TuneState:
             return False
         self.after_arrow = True
         self.broken_length = self.last_length
-        self.pos -= self._stretched()
+        before = broken_factors(self.broken_kind * self.broken_arrows)[0] if self.broken_arrows else 1
         self.broken_kind, self.broken_arrows = char, self.broken_arrows + 1
-        self.pos += self._stretched()
-        short = Fraction(1, 2**self.broken_arrows)
-        self.broken_next = 2 - short if char == "<" else short
+        first, self.broken_next = broken_factors(char * self.broken_arrows)
+        self.pos += self.last_duration * (first - before)  # the note before is stretched (or shortened)
         return self._room()  # the note after it needs room too
-
-    def _stretched(self) -> Fraction:
-        if not self.broken_arrows:
-            return self.last_duration
-        short = Fraction(1, 2**self.broken_arrows)
-        return self.last_duration * (2 - short if self.broken_kind == ">" else short)
 
     def _paren(self, char: str) -> bool:
         self.mode = "normal"
@@ -529,6 +524,8 @@ class TuneState:
             return False
         if self.tied and sign != "|":
             return False  # abc2midi looks for the tied note after a plain bar line only
+        if sign == "|:" and self.repeat_open:
+            return False  # abc2midi: "found another |: after a |:"
         if self.bar_notes == 0:
             return self._empty_bar(sign, section)
         if sign.startswith(":"):
@@ -536,8 +533,6 @@ class TuneState:
         if not (self._bar_adds_up(boundary) and self._form_allows(sign, section)):
             return False
         if sign in ("|:", "::"):
-            if sign == "|:" and self.repeat_open:
-                return False  # abc2midi: "found another |: after a |:"
             self.repeat_open, self.repeat_closed = True, False
         self.bars += 1
         self.pos, self.bar_notes, self.last_duration = Fraction(0), 0, None
@@ -572,8 +567,6 @@ class TuneState:
             return False  # a new section in the middle of a part
         self.opens_section = self.opens_section or section
         if sign == "|:":
-            if self.repeat_open:
-                return False  # abc2midi: "found another |: after a |:"
             self.repeat_open, self.repeat_closed = True, False
         return True
 

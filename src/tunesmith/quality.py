@@ -220,6 +220,19 @@ def _scale(signature: dict[str, int]) -> frozenset[int]:
     return frozenset((SEMITONE[letter] + alter) % 12 for letter, alter in signature.items())
 
 
+def is_compound(meter: str) -> bool:
+    """6/8, 9/8, 12/8: compound metres change the default of (5 (7 (9 tuplets."""
+    numerator = re.match(r"\d+", meter.strip())
+    return bool(numerator) and int(numerator.group()) % 3 == 0 and int(numerator.group()) > 3
+
+
+def broken_factors(arrows: str) -> tuple[Fraction, Fraction]:
+    """What A>B does to A and to B. Example: ">" -> (3/2, 1/2), ">>" -> (7/4, 1/4), "<" -> (1/2, 3/2)."""
+    short = Fraction(1, 2 ** len(arrows))
+    long = 2 - short
+    return (long, short) if arrows[0] == ">" else (short, long)
+
+
 def _tuplet(p: int, q: str | None, r: str | None, compound: bool) -> tuple[Fraction, int]:
     """Duration factor and note count of a tuplet. Example: (3 -> (2/3, 3), (3:2:4 -> (2/3, 4)."""
     q_value = int(q) if q else TUPLET_Q.get(p, 3 if compound else 2)
@@ -250,9 +263,7 @@ class _Reader:
 
     def set_meter(self, meter: str) -> None:
         self.bar_length = meter_fraction(meter) if meter else None
-        numerator = re.match(r"\d+", meter.strip())
-        # Compound metres (6/8, 9/8, 12/8) change the default of (5 (7 (9 tuplets.
-        self.compound = bool(numerator) and int(numerator.group()) % 3 == 0 and int(numerator.group()) > 3
+        self.compound = is_compound(meter)
 
     def set_field(self, letter: str, value: str) -> None:
         if letter == "M":
@@ -366,9 +377,7 @@ class _Reader:
         if self.last is None:
             self.problems.append(f"broken rhythm {arrows!r} without a note before it")
             return
-        short = Fraction(1, 2 ** len(arrows))
-        long = 2 - short
-        first, second = (long, short) if arrows[0] == ">" else (short, long)
+        first, second = broken_factors(arrows)
         self.last.duration *= first
         self.broken_next = second
 

@@ -206,10 +206,13 @@ class _Chooser:
             mask = torch.tensor([follower.accepts(token) for token in self.vocab.tokens])
             mask[[self.vocab.bos, self.vocab.eos, self.vocab.unk]] = False
             self.script_masks[key] = mask
-        scaled = (logits / max(self.settings.temperature, 1e-6)).masked_fill(~self.script_masks[key], float("-inf"))
-        probs = torch.softmax(scaled, dim=-1)
+        probs = torch.softmax(self.scaled(logits, self.script_masks[key]), dim=-1)
         token = self.sample(tune, probs) if torch.isfinite(probs).all() else None
         return token if token is not None else self.vocab.index[follower.forced()]
+
+    def scaled(self, logits: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+        """Logits under the temperature, -inf where mask is False (no top-k/top-p: the set is already cut)."""
+        return (logits / max(self.settings.temperature, 1e-6)).masked_fill(~mask, float("-inf"))
 
     def allowed(self, tune: _Tune, token: int) -> bool:
         if tune.state is None:
@@ -238,7 +241,7 @@ class _Chooser:
         mask[[self.vocab.bos, self.vocab.unk]] = False
         if not mask.any():
             return None
-        scaled = (logits / max(self.settings.temperature, 1e-6)).masked_fill(~mask, float("-inf"))
+        scaled = self.scaled(logits, mask)
         probs = torch.softmax(scaled, dim=-1)
         if not torch.isfinite(probs).all() or probs.sum() <= 0:  # every allowed token underflowed
             return int(scaled.argmax())
