@@ -37,5 +37,12 @@ def test_training_logs_diagnostics_and_plot_draws_them(tmp_path, oneills_split):
     Trainer(tmp_path, oneills_split, preset, log=lambda _: None).run(False)
     records = [json.loads(line) for line in (tmp_path / "metrics.jsonl").read_text().splitlines()]
     assert all("grad_reach" in r and "rnn.weight_hh_l0" in r["grad_norms"] for r in records)
+    with open(tmp_path / "metrics.jsonl", "a") as metrics:
+        metrics.write('{"step": 30, "train_seconds": 1.2, "valid_b')  # a run killed mid-line: still plots
     assert main(["plot", str(tmp_path)]) == 0
     assert (tmp_path / "gradients.png").stat().st_size > 1000
+    other = tmp_path / "other"  # a second run: their gradient reach side by side on one plot
+    other.mkdir()
+    (other / "metrics.jsonl").write_text((tmp_path / "metrics.jsonl").read_text())
+    assert main(["plot", str(tmp_path), str(other), "--out", str(tmp_path / "reach.png")]) == 0
+    assert (tmp_path / "reach.png").stat().st_size > 1000

@@ -75,14 +75,14 @@ def test_cli_train_flags_resume_keeps_the_runs_tokenizer_and_compare(tmp_path, c
     assert main(["train", *common, "--out", str(char), "--steps", "5"]) == 0
     capsys.readouterr()
     (char / "evaluation.json").write_text(json.dumps(
-        {"generated": {"syntax_ok": 0.9, "metre_ok": 0.5, "copied": 0.25}}))
+        {"constrained": False, "generated": {"syntax_ok": 0.9, "metre_ok": 0.5, "copied": 0.25}}))
     assert main(["compare", str(abc), str(char), str(tmp_path / "missing"), "--out", str(tmp_path / "cmp")]) == 0
     out, err = capsys.readouterr()
     lines = out.strip().splitlines()
     assert lines[0].startswith("| run | kind | preset | tokenizer | transpose | parameters |")
     assert "novel" in lines[0] and len(lines) == 4
-    assert "| abc | lstm | tiny | abc | all |" in lines[2]
-    assert "| char | lstm | tiny | char | none |" in lines[3] and "| 90% | 50% | 75% |" in lines[3]
+    assert "| abc | lstm | tiny | abc | all |" in lines[2] and lines[2].endswith("| - | - | - | - |")
+    assert "| char | lstm | tiny | char | none |" in lines[3] and "| free | 90% | 50% | 75% |" in lines[3]
     assert "skipping" in err and "missing" in err
     assert (tmp_path / "cmp" / "compare.png").stat().st_size > 10_000
 

@@ -7,7 +7,8 @@ import torch
 from tunesmith.abcnotation import Tune
 from tunesmith.checkpoint import load_model
 from tunesmith.corpus import Split
-from tunesmith.training import PRESETS, TrainConfig, Trainer, TrainingError, get_lr
+from tunesmith.models import build_model
+from tunesmith.training import PRESETS, TrainConfig, Trainer, TrainingError, decay_groups, get_lr
 
 TUNE = "X:1\nT:T{}\nM:6/8\nL:1/8\nK:D\n|:ABA dfe|dBA AFD:|\n"
 
@@ -95,3 +96,14 @@ def test_stops_when_validation_stops_improving(tmp_path, monkeypatch):
     trainer.run(False)
     assert trainer.state.step == 40  # best at step 20, then two evaluations without a better one
     assert trainer.state.best_valid_bpc == 1.5
+
+
+def test_weight_decay_spares_biases_and_layer_norm_gains():
+    network = build_model("transformer", {"vocab_size": 20, "embed_dim": 16, "num_layers": 1, "num_heads": 2,
+                                          "context_length": 8})
+    decay, no_decay = decay_groups(network, 0.1)
+    assert decay["weight_decay"] == 0.1 and no_decay["weight_decay"] == 0.0
+    names = {id(p): name for name, p in network.named_parameters()}
+    assert {names[id(p)] for p in decay["params"]} >= {"embed.weight", "blocks.0.attn.qkv.weight"}
+    assert {names[id(p)] for p in no_decay["params"]} >= {"norm.weight", "norm.bias", "blocks.0.attn.qkv.bias"}
+    assert len(decay["params"]) + len(no_decay["params"]) == len(names)

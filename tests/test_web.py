@@ -261,6 +261,9 @@ def test_keep_refuses_unknown_ids_and_non_tunes(client, generated):
     assert bad_id.status_code == 422 and bad_id.json()["field"] == "id"
     no_key = client.post("/api/keep", json={"id": generated["tunes"][0]["id"], "abc": "T:x\nGAB|"})
     assert no_key.status_code == 422 and no_key.json()["field"] == "abc"
+    escape = client.post("/api/keep", json={"id": generated["tunes"][0]["id"], "abc": EDITED + "\x1b[2J"})
+    assert escape.status_code == 422 and "control character" in escape.json()["error"]
+    assert client.post("/api/render", json={"abc": EDITED.replace("K:", "\x00K:")}).status_code == 422
 
 
 def test_concurrent_keeps_lose_nothing(tmp_path):

@@ -281,9 +281,10 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     from tunesmith.evaluation import evaluate_model
 
     run = _resolve_model(args.model)
-    if args.constrained_vs_free or args.requests:
+    if args.constrained_vs_free or args.requests or args.keys:
         return _evaluate_control(load_model(run), run, args)
-    result = evaluate_model(load_model(run), args.data, args.samples, args.temperature, args.seed)
+    result = evaluate_model(load_model(run), args.data, args.samples, args.temperature, args.seed,
+                            constrain=not args.free)
     where = "held-out split" if result["own_split"] else "data not used in training"
     print(f"{run}: {result['heldout_bpc']:.3f} bits per character on {result['heldout_tunes']} tunes ({where})")
     print(rate_table({"generated": result["generated"], "held-out real": result["reference"]}))
@@ -298,7 +299,7 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
 
 
 def _evaluate_control(model, run: Path, args: argparse.Namespace) -> int:
-    """evaluate --constrained-vs-free / --requests: what the constraint gives and what it costs."""
+    """evaluate --constrained-vs-free / --requests / --keys: what was asked for, what came back."""
     from tunesmith import control
     from tunesmith.evaluation import heldout_texts
 
@@ -314,25 +315,35 @@ def _evaluate_control(model, run: Path, args: argparse.Namespace) -> int:
         table = control.request_table(model, requests, args.requests, args.seed, args.temperature, train)
         print(control.format_request_table(table))
         result["requests"] = table
+    if args.keys:
+        table = control.key_table(model, args.keys, args.samples, args.seed, args.temperature,
+                                  constrain=not args.free, real_tunes=train + heldout)
+        print(control.format_key_table(table))
+        result["keys"] = table
     if args.json:
         Path(args.json).write_text(json.dumps(result, indent=1, default=str))
     return 0
 
 
 def cmd_plot(args: argparse.Namespace) -> int:
-    from tunesmith.diagnostics import plot_diagnostics
-    from tunesmith.training import plot_losses
+    from tunesmith.diagnostics import plot_diagnostics, plot_reach_comparison
+    from tunesmith.training import plot_losses, read_metrics
 
-    run = Path(args.run)
-    metrics = run / "metrics.jsonl"
-    if not metrics.is_file():
-        raise FileNotFoundError(f"{run}: no metrics.jsonl here; is it a run directory?")
-    plot_losses(run)
-    print(f"wrote {run / 'loss.png'}")
-    records = [json.loads(line) for line in metrics.read_text().splitlines()]
-    if any("grad_reach" in r for r in records):
-        plot_diagnostics(records, run / "gradients.png")
-        print(f"wrote {run / 'gradients.png'}")
+    with_diagnostics = {}
+    for run in map(Path, args.runs):
+        metrics = run / "metrics.jsonl"
+        if not metrics.is_file():
+            raise FileNotFoundError(f"{run}: no metrics.jsonl here; is it a run directory?")
+        plot_losses(run)
+        print(f"wrote {run / 'loss.png'}")
+        records = read_metrics(metrics)
+        if any("grad_reach" in r for r in records):
+            plot_diagnostics(records, run / "gradients.png")
+            print(f"wrote {run / 'gradients.png'}")
+            with_diagnostics[run.name or str(run)] = records
+    if len(with_diagnostics) > 1:
+        plot_reach_comparison(with_diagnostics, args.out)
+        print(f"wrote {args.out}")
     return 0
 
 
@@ -510,16 +521,23 @@ def build_parser() -> argparse.ArgumentParser:
     ev.add_argument("--samples", type=int, default=200, help="tunes to generate and check")
     ev.add_argument("--temperature", type=float, default=1.0)
     ev.add_argument("--seed", type=int, default=0)
+    ev.add_argument("--free", action="store_true",
+                    help="check tunes sampled without the bar and form constraint: the model's own validity")
     ev.add_argument("--json", help="write every figure here")
     ev.add_argument("--report", help="folder for a Markdown report with plots")
     ev.add_argument("--constrained-vs-free", action="store_true",
                     help="sample --samples tunes free and constrained with the same seed, check both")
     ev.add_argument("--requests", type=int, metavar="N",
                     help="ask N tunes each of reel/D, jig/G, hornpipe/A dorian, slip jig/E minor, polka/Bb")
+    ev.add_argument("--keys", nargs="+", metavar="KEY",
+                    help="ask --samples tunes in each key (e.g. Bb 'F#m'): share passing the checker and "
+                         "sounding in the key (Krumhansl-Schmuckler on their notes), beside real tunes in it")
     ev.set_defaults(func=cmd_evaluate)
 
     plot = sub.add_parser("plot", help="draw a run's curves: loss.png, and gradients.png with --diagnostics")
-    plot.add_argument("run", help="run directory")
+    plot.add_argument("runs", nargs="+", metavar="RUN_DIR", help="run directories")
+    plot.add_argument("--out", default="gradient-reach.png",
+                      help="with several runs trained with --diagnostics: their gradient reach on one plot")
     plot.set_defaults(func=cmd_plot)
 
     cmp = sub.add_parser("compare", help="table and plot of held-out bpc against time and size", formatter_class=fmt)

@@ -18,7 +18,8 @@ from tunesmith.checkpoint import BEST_FILE
 
 EVALUATION_FILE = "evaluation.json"
 COLUMNS = ("run", "kind", "preset", "tokenizer", "transpose", "parameters", "chars/s", "train min",
-           "best valid bpc", "test bpc", "syntax ok", "metre ok", "novel")
+           "best valid bpc", "test bpc", "sampled", "syntax ok", "metre ok", "novel")
+RATE_COLUMNS = 4  # the last four come from evaluation.json
 
 
 def read_meta(path: Path) -> dict:
@@ -55,7 +56,9 @@ def read_run(run_dir: Path) -> dict:
     }
     evaluation = run_dir / EVALUATION_FILE
     if evaluation.is_file():
-        generated = json.loads(evaluation.read_text()).get("generated", {})
+        evaluated = json.loads(evaluation.read_text())
+        generated = evaluated.get("generated", {})
+        row["sampled"] = {True: "constrained", False: "free"}.get(evaluated.get("constrained"), "?")
         row["syntax_ok"] = generated.get("syntax_ok")
         row["metre_ok"] = generated.get("metre_ok")
         if generated.get("copied") is not None:
@@ -67,8 +70,9 @@ def _curve(metrics: Path) -> list[tuple[float, float]]:
     """(training seconds, validation bpc) at each evaluation."""
     if not metrics.is_file():
         return []
-    records = [json.loads(line) for line in metrics.read_text().splitlines() if line.strip()]
-    return [(r["train_seconds"], r["valid_bpc"]) for r in records if "valid_bpc" in r]
+    from tunesmith.training import read_metrics
+
+    return [(r["train_seconds"], r["valid_bpc"]) for r in read_metrics(metrics) if "valid_bpc" in r]
 
 
 def _cells(row: dict) -> list[str]:
@@ -79,7 +83,7 @@ def _cells(row: dict) -> list[str]:
         row["run"] + ("" if row["finished"] else " (unfinished)"), row["kind"], row["preset"],
         row["tokenizer"], row["transpose"], number(row["parameters"], "{:,}"),
         number(row["chars_per_second"], "{:,.0f}"), number(row["train_minutes"], "{:.1f}"),
-        number(row["best_valid_bpc"], "{:.3f}"), number(row["test_bpc"], "{:.3f}"),
+        number(row["best_valid_bpc"], "{:.3f}"), number(row["test_bpc"], "{:.3f}"), row.get("sampled", "-"),
         number(row.get("syntax_ok"), "{:.0%}"), number(row.get("metre_ok"), "{:.0%}"),
         number(row.get("novel"), "{:.0%}"),
     ]
@@ -90,7 +94,7 @@ def markdown_table(rows: list[dict]) -> str:
     columns = list(COLUMNS)
     cells = [_cells(row) for row in rows]
     if not any("syntax_ok" in row for row in rows):
-        columns, cells = columns[:-3], [c[:-3] for c in cells]
+        columns, cells = columns[:-RATE_COLUMNS], [c[:-RATE_COLUMNS] for c in cells]
     lines = ["| " + " | ".join(columns) + " |", "|" + "|".join("---" for _ in columns) + "|"]
     lines += ["| " + " | ".join(c) + " |" for c in cells]
     return "\n".join(lines)

@@ -90,14 +90,61 @@ def ends_on_tonic(text: str) -> bool:
 
     Example: a tune in K:Bb ending on B flat -> True; one in K:Bb ending on F -> False.
     """
-    from tunesmith.quality import SEMITONE
-
-    key = parse_fields(text).get("K", "")
+    centre = key_centre(parse_fields(text).get("K", ""))
     pitches = read_tune(text).pitches
-    if not key or key[0].upper() not in SEMITONE or not pitches:
-        return False
-    tonic = SEMITONE[key[0].upper()] + {"#": 1, "b": -1}.get(key[1:2], 0)
-    return (pitches[-1] - tonic) % 12 == 0
+    return centre is not None and bool(pitches) and (pitches[-1] - centre[0]) % 12 == 0
+
+
+# Krumhansl & Kessler's probe-tone ratings (1982), from the tonic up by semitones: how well each
+# pitch class fits a major or minor key. The key whose profile correlates best with a tune's
+# time spent on each pitch class is its estimated key (the Krumhansl-Schmuckler algorithm).
+KEY_PROFILES = {
+    "major": (6.35, 2.23, 3.48, 2.33, 4.38, 4.09, 2.52, 5.19, 2.39, 3.66, 2.29, 2.88),
+    "minor": (6.33, 2.68, 3.52, 5.38, 2.60, 3.53, 2.54, 4.75, 3.98, 2.69, 3.34, 3.17),
+}
+MINOR_MODES = ("m", "min", "aeo", "dor", "phr", "loc")  # modes with a minor third above the tonic
+
+
+def key_centre(key: str) -> tuple[int, str] | None:
+    """The tonic's pitch class and major/minor of a K: value. Example: "F#m" -> (6, "minor")."""
+    from tunesmith.quality import KEY, SEMITONE
+
+    match = KEY.match(key)
+    if not match:
+        return None
+    letter, accidental, mode = match.group(1), match.group(2), (match.group(3) or "").lower()
+    tonic = (SEMITONE[letter.upper()] + {"#": 1, "b": -1}.get(accidental, 0)) % 12
+    return tonic, "minor" if mode[:3] in MINOR_MODES else "major"
+
+
+def estimated_key(text: str) -> tuple[int, str] | None:
+    """The key a tune sounds in, from its notes alone (Krumhansl-Schmuckler, weighted by duration).
+
+    Example: a tune written under K:C whose notes circle G, B, D and F sharp -> (7, "major").
+    """
+    weights = [0.0] * 12
+    for bar in read_tune(text).bars:
+        for element in bar.elements:
+            if element.pitch is not None:
+                weights[element.pitch % 12] += float(element.duration)
+    if not any(weights):
+        return None
+    scores = {(tonic, mode): _correlation(weights[tonic:] + weights[:tonic], profile)
+              for mode, profile in KEY_PROFILES.items() for tonic in range(12)}
+    return max(scores, key=scores.get)
+
+
+def _correlation(xs: list[float], ys: tuple[float, ...]) -> float:
+    mean_x, mean_y = sum(xs) / len(xs), sum(ys) / len(ys)
+    covariance = sum((x - mean_x) * (y - mean_y) for x, y in zip(xs, ys))
+    spread = (sum((x - mean_x) ** 2 for x in xs) * sum((y - mean_y) ** 2 for y in ys)) ** 0.5
+    return covariance / spread if spread else 0.0
+
+
+def sounds_in_key(text: str) -> bool:
+    """Whether the notes of a tune say the key its K: names (tonic and major/minor agree)."""
+    centre = key_centre(parse_fields(text).get("K", ""))
+    return centre is not None and estimated_key(text) == centre
 
 
 def verdict(text: str, request: Request) -> dict[str, bool]:
@@ -140,6 +187,49 @@ def request_table(model: TrainedModel, requests: list[Request], per_request: int
         row["tunes"] = [sample.text for sample in generated]
         table[request.label()] = row
     return table
+
+
+def key_table(model: TrainedModel, keys: list[str], per_key: int = 50, seed: int = 0, temperature: float = 1.0,
+              constrain: bool = True, real_tunes: list[str] | None = None) -> dict:
+    """Tunes asked for in each key (K: only, the model picks the rest): the share that pass the
+    checker, sound in the key (their notes say that tonic and mode), end on its tonic, and all
+    of these. Real tunes written in the key, when there are any, get the same ear beside them.
+    """
+    table = {}
+    for number, key in enumerate(keys):
+        generated = sample_tunes(model, per_key, key=key, seed=seed + number,
+                                 settings=SamplingSettings(temperature=temperature, constrain=constrain))
+        texts = [sample.text for sample in generated]
+        row = _key_rates(texts)
+        wanted = key_centre(canonical_key(key))
+        same_key = [t for t in real_tunes or [] if key_centre(parse_fields(t).get("K", "")) == wanted]
+        row["real_tunes_in_key"] = len(same_key)
+        if same_key:
+            row["real_sounds_in_key"] = mean(sounds_in_key(t) for t in same_key)
+        row["tunes"] = texts
+        table[canonical_key(key)] = row
+    return table
+
+
+def _key_rates(texts: list[str]) -> dict[str, float]:
+    reports = [check_tune(text) for text in texts]
+    passes = [r.syntax_ok and r.metre_ok and r.abc2midi_errors == 0 for r in reports]
+    in_key = [sounds_in_key(text) for text in texts]
+    return {
+        "passes_checker": mean(passes),
+        "sounds_in_key": mean(in_key),
+        "ends_on_tonic": mean(ends_on_tonic(text) for text in texts),
+        "in_key_and_passes": mean(a and b for a, b in zip(passes, in_key)),
+    }
+
+
+def format_key_table(table: dict) -> str:
+    columns = ["passes_checker", "sounds_in_key", "ends_on_tonic", "in_key_and_passes", "real_sounds_in_key"]
+    lines = ["| key | tunes in key (real) | " + " | ".join(columns) + " |", "|---|---|" + "---|" * len(columns)]
+    for key, row in table.items():
+        cells = [f"{row[c]:.0%}" if c in row else "-" for c in columns]
+        lines.append(f"| {key} | {row['real_tunes_in_key']} | " + " | ".join(cells) + " |")
+    return "\n".join(lines)
 
 
 def format_request_table(table: dict) -> str:

@@ -80,3 +80,28 @@ def plot_diagnostics(records: list[dict], path) -> None:
     fig.tight_layout()
     fig.savefig(path, dpi=90)
     plt.close(fig)
+
+
+def plot_reach_comparison(runs: dict[str, list[dict]], path) -> None:
+    """One figure, one line per run: gradient reach at the run's last evaluation, divided by its
+    value at distance 0, so cells trained at different rates compare by shape (vanishing or not)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(6, 4))
+    for name, records in runs.items():
+        last = [r for r in records if "grad_reach" in r][-1]
+        reach = last["grad_reach"]
+        distances = sorted(int(d) for d in reach)
+        ax.plot(distances, [reach[str(d)] / reach["0"] for d in distances], marker="o",
+                label=f"{name} (step {last['step']})")
+    ax.set_yscale("log")
+    ax.set_xlabel("distance back in time (characters)")
+    ax.set_ylabel("|d loss_T / d x_(T-d)|, relative to d = 0")
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+    plt.close(fig)

@@ -37,7 +37,7 @@ class TransformerConfig:
     num_layers: int = 4
     num_heads: int = 4  # embed_dim must divide by it
     context_length: int = 1024  # most tunes are under 1,000 characters, so whole tunes fit
-    dropout: float = 0.1  # on embeddings, attention weights and residual branches
+    dropout: float = 0.1  # on embeddings and residual branches
 
 
 @dataclass
@@ -58,7 +58,7 @@ class CausalSelfAttention(nn.Module):
         super().__init__()
         if config.embed_dim % config.num_heads:
             raise ValueError(f"embed_dim {config.embed_dim} does not divide into {config.num_heads} heads")
-        self.num_heads, self.dropout = config.num_heads, config.dropout
+        self.num_heads = config.num_heads
         self.qkv = nn.Linear(config.embed_dim, 3 * config.embed_dim)  # queries, keys, values of all heads at once
         self.proj = nn.Linear(config.embed_dim, config.embed_dim)
         self.resid_drop = nn.Dropout(config.dropout)
@@ -73,14 +73,15 @@ class CausalSelfAttention(nn.Module):
         if past is not None:
             k, v = torch.cat([past[0], k], dim=2), torch.cat([past[1], v], dim=2)  # (B, nh, P+T, hs)
         P = k.size(2) - T  # positions already cached
-        dropout_p = self.dropout if self.training else 0.0
+        # No dropout on the attention weights: on the CPU it forces the path that writes out
+        # every (T, T) weight matrix, which halves training speed (the residual dropout stays).
         if P == 0:
-            y = F.scaled_dot_product_attention(q, k, v, dropout_p=dropout_p, is_causal=True)
+            y = F.scaled_dot_product_attention(q, k, v, is_causal=True)
         else:
             # is_causal would align the mask to the top left, as if the queries started at position 0;
             # query i is at position P+i, so it may see keys 0..P+i.
             mask = torch.ones(T, P + T, dtype=torch.bool, device=x.device).tril(diagonal=P)
-            y = F.scaled_dot_product_attention(q, k, v, attn_mask=mask, dropout_p=dropout_p)
+            y = F.scaled_dot_product_attention(q, k, v, attn_mask=mask)
         y = y.transpose(1, 2).contiguous().view(B, T, C)  # (B, T, C): heads side by side again
         return self.resid_drop(self.proj(y)), (k, v)
 

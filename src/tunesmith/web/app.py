@@ -402,7 +402,7 @@ class Workshop:
             if not parent:
                 raise ApiError(404, "no such tune", "parent")
             meta = {**{k: v for k, v in parent.items() if k != "id"}, "parent": request.parent, "edited": True}
-        text = request.abc.replace("\r\n", "\n")
+        text = _plain_text(request.abc)
         tune_id = self.store.save(text, meta)
         try:
             result = render_tune(text, ["svg"], self.store.folder, tune_id, self.render_options)
@@ -419,7 +419,7 @@ class Workshop:
         meta = self.store.meta(request.id)
         if not meta:
             raise ApiError(404, "no such tune", "id")
-        text = request.abc.replace("\r\n", "\n") if request.abc else self.store.text(request.id)
+        text = _plain_text(request.abc) if request.abc else self.store.text(request.id)
         if "K" not in parse_fields(text):
             raise ApiError(422, "no K: (key) line, so this is not an ABC tune", "abc")
         if len(split_tunebook(text)) > 1:  # its blank lines are dropped, so a second X: would become a tune
@@ -465,6 +465,16 @@ def quality_record(text: str, index: object = None) -> dict:
         "metre_ok": report.metre_ok, "bars_per_section": list(report.bars_per_section), "aabb": report.aabb,
         "copied_bars": report.longest_copy, "copied": report.copied, "notes": notes[:5],
     }
+
+
+def _plain_text(abc: str) -> str:
+    """The text with Windows line ends made plain; control characters refused, so a terminal
+    escape pasted into the editor never reaches the tune store or the user's kept.abc."""
+    text = abc.replace("\r\n", "\n")
+    bad = next((ch for ch in text if (ch < " " and ch not in "\n\t") or ch == "\x7f"), None)
+    if bad is not None:
+        raise ApiError(422, f"control character {bad!r} in the text (ABC is printable text, newlines and tabs)", "abc")
+    return text
 
 
 def keep_notes(meta: dict, edited: bool) -> list[str]:
