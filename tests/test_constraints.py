@@ -57,6 +57,15 @@ def random_tune(rng: random.Random, header: str, form: Form | None, max_len: int
         ("|:GAB cBA|1 dBG A3:|2 dBG G3|]", True),  # first and second endings
         ("GAB cBA:|1 dBG A3|]", False),  # a first ending after a repeat already closed
         ("GAB cBA|\n\nd6|]", False),  # a blank line would end the tune
+        ("TGAB .c~BA|d6|]", True),  # one-letter decorations touching their notes
+        ("T GAB cBA|d6|]", False),  # abc2midi: "Malformed note" when a space comes between
+        ("T(GA) B cBA|d6|]", False),  # ...or a slur
+        ("~[GB]AB cBA|d6|]", False),  # abc2midi: no roll on a chord
+        (".[GB]AB cBA|d6|]", True),  # a staccato chord is fine
+        ("GAB c2 A-|{g}A3 B3|]", False),  # abc2midi: a grace note between a tie and its note
+        ("GAB c2 A-~A3 B3|]", False),  # ...or a decoration
+        ("GAB c2 A-|^A3 B3|]", False),  # abc2midi: a tied note with another accidental is another pitch
+        ("GAB c2 [Ac]-|[Ac]3 B3|]", False),  # abc2midi: no note before the tie of a chord
     ],
 )
 def test_refuses_what_would_break_a_tune(body, ok):

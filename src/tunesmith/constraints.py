@@ -136,7 +136,8 @@ class TuneState:
         self.tied: str | None = None  # the next note must be spelt so (a tie); "" for any
         self.after_arrow = False  # the last character was > or <: another may follow
         self.idle = 0  # characters since the last note began
-        self.after_decoration = False  # the last character was a one-letter decoration (~ . H L M ...)
+        self.after_decoration = False  # the last thing read was a decoration or a chord symbol
+        self.letter_decoration = ""  # the last character, when it was a one-letter decoration (~ . H T ...)
         self.line_start = ""  # what a body line starts with, while nothing but those characters is on it
         self.last_length = Fraction(1)  # in units, before tuplet and broken rhythm
         self.broken_length = Fraction(1)  # the note after > or < must be as long as the one before it
@@ -259,18 +260,29 @@ class TuneState:
             if self.line_start[0].isalpha() and self.line_start[1:] == ":":
                 return False  # "B:|" or "L:|" at the start of a line reads as a field
         after_note, self.after_note = self.after_note, False
+        letter_decoration, self.letter_decoration = self.letter_decoration, ""
+        if letter_decoration and (char in ' ({!"' or (char == "[" and letter_decoration in "T~")):
+            return False  # abc2midi: a one-letter decoration touches its note ("Malformed note"); no roll on a chord
+        if self.tied is not None and (char == "{" or char in DECORATION_LETTERS):
+            return False  # abc2midi: "Could not find note to be tied" when a grace or a decoration comes between
         if self.after_decoration and char in "|:":
             return False  # "L:" reads as a field; a decoration or chord symbol belongs to the note after it
         self.after_decoration = self.after_decoration and char == " "
         after_arrow, self.after_arrow = self.after_arrow, False
         if char == "-":  # a tie, straight after the note it ties, to a note of the same pitch
             self.tied = self.last_spelling
-            return after_note and self.broken_next is None and self.tuplet_left == 0 and self.tied not in RESTS
+            # Not after a chord or a rest: abc2midi finds no note to tie from ("Cannot find note before tie").
+            if not (after_note and self.broken_next is None and self.tuplet_left == 0
+                    and self.tied not in RESTS and self.tied != ""):
+                return False
+            return self._room() or self.copy().push("|")  # the tied note needs a place: this bar, or the next
         if char in "<>":
             return self._broken(char, after_note, after_arrow)
         if char in NOTE_LETTERS or char in RESTS:
             return self._start_note(char)
         if char in ACCIDENTALS:
+            if self.tied is not None:
+                return False  # a tied note keeps its pitch: abc2midi refuses e-^e ("Could not find note to be tied")
             self.mode, self.pending = "accidental", char
             return self._room()
         self.after_sign = self.after_sign and char in " \n!"
@@ -298,6 +310,7 @@ class TuneState:
             self.slurs -= 1
             return self.slurs >= 0
         self.after_decoration = char in DECORATION_LETTERS
+        self.letter_decoration = char if self.after_decoration else ""
         return self.after_decoration and self._room()
 
     def _limit(self) -> Fraction:
