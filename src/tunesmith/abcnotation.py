@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from fractions import Fraction
+from functools import lru_cache
 
 FIELD_LINE = re.compile(r"^([A-Za-z+]):\s*(.*?)\s*$")
 # Header fields kept for training, in the order a normalised header is written.
@@ -29,6 +30,48 @@ MODE_SUFFIX = {
     "locrian": "loc", "loc": "loc",
 }
 KEY_SPEC = re.compile(r"^([A-Ga-g])([#b]?)\s*([A-Za-z]*)$")
+
+
+# One reader's view of a body line: every token a tune body is made of (the checker and
+# canonical_notation read bodies with it).
+TOKEN = re.compile(
+    r"""
+     (?P<space>[\s`$\\y]+)                        # spaces, beam breaks, continuation, spacer
+    |(?P<comment>%.*)
+    |(?P<field>\[[A-Za-z]:[^\]\n]*\])            # inline field [M:3/4] [K:G] [L:1/16]
+    |(?P<text>"[^"\n]*")                          # chord symbol or annotation
+    |(?P<deco>![^!\s|"\[\]]{1,40}!|\+[^+\s|"\[\]]{1,40}\+)
+    |(?P<linebreak>!)                             # unpaired: old ABC line break
+    |(?P<grace>\{[^}\n]*\})                       # grace notes take no time
+    |(?P<bar>(?::*\[?\|[|\]]*:*|:{2,})(?P<num>\[?\d+(?:[,-]\d+)*)?)
+    |(?P<ending>\[(?P<enum>\d+)(?:[,-]\d+)*)      # [1 [2 without a bar line
+    |(?P<chord>\[(?P<notes>[^\]\[|\n]*)\](?P<clen>\d*/*\d*))
+    |(?P<tuplet>\((?P<p>[2-9])(?::(?P<q>\d*))?(?::(?P<r>\d*))?)
+    |(?P<slur>[()])
+    |(?P<note>(?P<acc>\^{1,2}|_{1,2}|=)?(?P<letter>[A-Ga-g])(?P<octave>[,']*)(?P<len>\d*/*\d*))
+    |(?P<rest>[zx](?P<rlen>\d*/*\d*))
+    |(?P<barrest>[ZX](?P<bars>\d*))
+    |(?P<broken>[<>]{1,3})
+    |(?P<tie>-)
+    |(?P<deco1>[.~HLMOPSTuv&])                    # one-letter decorations, voice overlay
+    |(?P<other>.)
+    """,
+    re.VERBOSE,
+)
+LENGTH = re.compile(r"(\d*)(/*)(\d*)")
+# The unit length every tune is written with once read: the reel and jig unit of most tune books.
+CANONICAL_UNIT = Fraction(1, 8)
+
+
+@lru_cache(maxsize=4096)
+def note_length(text: str) -> Fraction:
+    """Multiplier of the unit length. Example: "" -> 1, "3/2" -> 3/2, "/" -> 1/2, "//" -> 1/4."""
+    digits, slashes, below = LENGTH.match(text).groups()
+    length = Fraction(int(digits) if digits else 1)
+    if slashes:
+        length /= (int(below) if below else 2) * 2 ** (len(slashes) - 1)
+    return length
+
 
 
 class TuneError(ValueError):
@@ -216,13 +259,14 @@ def _strip_comment(line: str) -> str:
     return line[: match.start()].rstrip() if match else line
 
 
-def normalise_tune(text: str, source: str = "<text>", number: int = 1) -> str:
+def normalise_tune(text: str, source: str = "<text>", number: int = 1, canonical: bool = True) -> str:
     """The form Tunesmith trains on: X:1, then T R M L K, then the body.
 
     Drops comments and non-musical fields (N: Z: S: H: B: D: F: W: ...), writes
     the key canonically, adds the default L: when it is missing, and takes the
-    rhythm from the lab's Z: ids ("id:dc-hornpipe-1") when there is no R:.
-    Raises TuneError for a tune without K: or without a body.
+    rhythm from the lab's Z: ids ("id:dc-hornpipe-1") when there is no R:. With canonical, the
+    music is written in one notation whatever book it came from (see canonical_body_line): L:1/8,
+    one space between beams. Raises TuneError for a tune without K: or without a body.
     """
     header, body = header_and_body(normalise_newlines(text))
     fields: dict[str, str] = {}
@@ -238,15 +282,79 @@ def normalise_tune(text: str, source: str = "<text>", number: int = 1) -> str:
         match = LAB_RHYTHM_ID.search(fields.get("Z", ""))
         if match:
             fields["R"] = match.group(1)
+    if canonical:
+        fields = {letter: " ".join(value.split()) for letter, value in fields.items()}
     fields["X"] = "1"
     fields["K"] = canonical_key(fields["K"])
     if "R" in fields:
         fields["R"] = canonical_rhythm(fields["R"])
     if not fields.get("L"):  # missing or empty
         fields["L"] = default_unit_length(fields.get("M", "none"))
+    factor = _unit_factor(fields["L"], body_lines) if canonical else Fraction(1)
+    if factor != 1:
+        fields["L"] = f"1/{CANONICAL_UNIT.denominator}"
+    if canonical:
+        body_lines = [line if _is_field(line) else canonical_body_line(line, factor) for line in body_lines]
     # K: is written even when empty ("K:" is C major to abc2midi): a tune without it is not a tune.
     head = [f"{letter}:{fields[letter]}" for letter in HEADER_ORDER if fields.get(letter) or letter == "K"]
-    return "\n".join(head + body_lines)
+    return "\n".join(head + [line for line in body_lines if line])
+
+
+def length_text(length: Fraction) -> str:
+    """How ABC writes a multiple of the unit length. Example: 1 -> "", 3 -> "3", 1/2 -> "/", 1/4 -> "/4", 3/2 -> "3/2"."""
+    if length == 1:
+        return ""
+    if length.denominator == 1:
+        return str(length.numerator)
+    if length.numerator == 1:
+        return "/" if length.denominator == 2 else f"/{length.denominator}"
+    return f"{length.numerator}/{length.denominator}"
+
+
+def _unit_factor(unit: str, body_lines: list[str]) -> Fraction:
+    """What each written length is multiplied by to say the same under L:1/8 (1: leave the tune as it is).
+
+    A tune that changes its unit length in the body (L: line or [L:] field) keeps its own lengths.
+    """
+    match = re.fullmatch(r"\s*(\d{1,3})/(\d{1,3})\s*", unit)
+    if not match or int(match.group(1)) == 0 or int(match.group(2)) == 0:
+        return Fraction(1)
+    if any(line.startswith("L:") or "[L:" in line for line in body_lines):
+        return Fraction(1)
+    return Fraction(int(match.group(1)), int(match.group(2))) / CANONICAL_UNIT
+
+
+def _rescaled(token: re.Match[str], group: str, factor: Fraction) -> str:
+    """The token with the length held in `group` multiplied by factor."""
+    start, end = token.start(group) - token.start(), token.end(group) - token.start()
+    text = token.group()
+    return text[:start] + length_text(note_length(token.group(group)) * factor) + text[end:]
+
+
+def canonical_body_line(line: str, factor: Fraction = Fraction(1)) -> str:
+    """A body line written the one way Tunesmith reads and writes music: every note, rest and chord
+    length times factor (to the canonical unit length), and runs of alignment spaces as one space.
+
+    A chord lasts as long as its first note times the length written after it (ABC 2.1, 4.17), so
+    the notes inside are scaled and that multiplier stays; grace notes are scaled inside their
+    braces. Example: ("A  B/c [Ac]2 {g}A", 2) -> "A2 Bc2 [A2c2]2 {g2}A2".
+    """
+    out = []
+    for token in TOKEN.finditer(line):
+        kind, text = token.lastgroup, token.group()
+        if kind == "space":
+            text = re.sub(r"[ \t]+", " ", text)
+        elif factor == 1:
+            pass
+        elif kind in ("note", "rest"):
+            text = _rescaled(token, {"note": "len", "rest": "rlen"}[kind], factor)
+        elif kind in ("chord", "grace"):  # the notes inside; a chord's own length after ] stays
+            inner_end = text.rindex("]" if kind == "chord" else "}")
+            inner = "".join(_rescaled(t, "len", factor) if t.lastgroup == "note" else t.group()
+                            for t in TOKEN.finditer(text[1:inner_end]))
+            text = text[0] + inner + text[inner_end:]
+        out.append(text)
+    return "".join(out).strip()
 
 
 def _keeps_body_line(line: str) -> bool:

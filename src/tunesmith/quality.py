@@ -24,17 +24,18 @@ from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from fractions import Fraction
-from functools import lru_cache
 from pathlib import Path
 from statistics import mean
 
 from tunesmith.abcnotation import (
     FIELD_LINE,
+    TOKEN,
     decode_tunebook,
     default_unit_length,
     disarm_directives,
     header_and_body,
     meter_fraction,
+    note_length,
     normalise_newlines,
     parse_fields,
     split_tunebook,
@@ -46,32 +47,7 @@ ABC2MIDI_TIMEOUT = 10.0  # seconds; abc2midi takes milliseconds on a tune
 COPY_BARS = 4  # a run of this many bars shared with a training tune counts as copied
 MAX_REST_BARS = 64  # Z64 and longer: generated text, not a folk tune
 
-TOKEN = re.compile(
-    r"""
-     (?P<space>[\s`$\\y]+)                        # spaces, beam breaks, continuation, spacer
-    |(?P<comment>%.*)
-    |(?P<field>\[[A-Za-z]:[^\]\n]*\])            # inline field [M:3/4] [K:G] [L:1/16]
-    |(?P<text>"[^"\n]*")                          # chord symbol or annotation
-    |(?P<deco>![^!\s|"\[\]]{1,40}!|\+[^+\s|"\[\]]{1,40}\+)
-    |(?P<linebreak>!)                             # unpaired: old ABC line break
-    |(?P<grace>\{[^}\n]*\})                       # grace notes take no time
-    |(?P<bar>(?::*\[?\|[|\]]*:*|:{2,})(?P<num>\[?\d+(?:[,-]\d+)*)?)
-    |(?P<ending>\[(?P<enum>\d+)(?:[,-]\d+)*)      # [1 [2 without a bar line
-    |(?P<chord>\[(?P<notes>[^\]\[|\n]*)\](?P<clen>\d*/*\d*))
-    |(?P<tuplet>\((?P<p>[2-9])(?::(?P<q>\d*))?(?::(?P<r>\d*))?)
-    |(?P<slur>[()])
-    |(?P<note>(?P<acc>\^{1,2}|_{1,2}|=)?(?P<letter>[A-Ga-g])(?P<octave>[,']*)(?P<len>\d*/*\d*))
-    |(?P<rest>[zx](?P<rlen>\d*/*\d*))
-    |(?P<barrest>[ZX](?P<bars>\d*))
-    |(?P<broken>[<>]{1,3})
-    |(?P<tie>-)
-    |(?P<deco1>[.~HLMOPSTuv&])                    # one-letter decorations, voice overlay
-    |(?P<other>.)
-    """,
-    re.VERBOSE,
-)
 NOTE = re.compile(r"(\^{1,2}|_{1,2}|=)?([A-Ga-g])([,']*)(\d*/*\d*)")
-LENGTH = re.compile(r"(\d*)(/*)(\d*)")
 KEY = re.compile(r"^\s*([A-Ga-g])((?-i:[#b])?)\s*((?:maj|min|mix|ion|aeo|dor|phr|lyd|loc|m)[a-z]*)?(.*)$", re.I)
 KEY_ACCIDENTAL = re.compile(r"(\^{1,2}|_{1,2}|=)([A-Ga-g])")
 BAR_WARNING = re.compile(
@@ -180,16 +156,6 @@ class ReadTune:
     pitches: list[int]
     notes_in_key: int
     problems: list[str]
-
-
-@lru_cache(maxsize=4096)
-def note_length(text: str) -> Fraction:
-    """Multiplier of the unit length. Example: "" -> 1, "3/2" -> 3/2, "/" -> 1/2, "//" -> 1/4."""
-    digits, slashes, below = LENGTH.match(text).groups()
-    length = Fraction(int(digits) if digits else 1)
-    if slashes:
-        length /= (int(below) if below else 2) * 2 ** (len(slashes) - 1)
-    return length
 
 
 def key_signature(spec: str) -> dict[str, int] | None:
