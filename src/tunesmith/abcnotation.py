@@ -301,7 +301,10 @@ def normalise_tune(text: str, source: str = "<text>", number: int = 1, canonical
 
 
 def length_text(length: Fraction) -> str:
-    """How ABC writes a multiple of the unit length. Example: 1 -> "", 3 -> "3", 1/2 -> "/", 1/4 -> "/4", 3/2 -> "3/2"."""
+    """How ABC writes a multiple of the unit length.
+
+    Example: 1 -> "", 3 -> "3", 1/2 -> "/", 1/4 -> "/4", 3/2 -> "3/2".
+    """
     if length == 1:
         return ""
     if length.denominator == 1:
