@@ -7,7 +7,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 INSTALLED := $(VENV)/.installed
 
-.PHONY: install demo test fuzz bench lint clean
+.PHONY: install demo train-demo test fuzz bench lint clean
 
 $(INSTALLED): pyproject.toml constraints.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -18,6 +18,10 @@ install: $(INSTALLED)
 
 demo: $(INSTALLED)
 	$(BIN)/tunesmith demo
+
+# The MIT lab's way: train a model for a few minutes first (on O'Neill's), then the same gallery.
+train-demo: $(INSTALLED)
+	$(BIN)/tunesmith demo --train
 
 test: $(INSTALLED)
 	$(BIN)/ruff check src tests

@@ -1,6 +1,8 @@
 """The command line is a thin layer: check each command end to end through main()."""
 
 import json
+import shlex
+import shutil
 
 import pytest
 
@@ -38,13 +40,22 @@ def test_train_then_generate_to_a_folder(capsys, tmp_path):
     files = sorted(out.glob("*.abc"))
     assert [f.name for f in files] == ["tune-001.abc", "tune-002.abc", "tune-003.abc"]
     first = files[0].read_text().splitlines()
-    assert first[0].startswith("% tunesmith generate") and first[1] == "X:1" and "M:3/4" in first
+    assert first[0] == "X:1" and first[1].startswith(f"N:tunesmith generate --model {run} --num 3 --seed ")
+    assert "M:3/4" in first
+    # The N: line is the command that writes the same tunes again; a second run adds, never overwrites.
+    again = shlex.split(first[1].removeprefix("N:"))[1:]
+    assert main([*again, "--out", str(out), "--max-chars", "200"]) == 0
+    files = sorted(out.glob("*.abc"))
+    assert [f.name for f in files][3:] == ["tune-004.abc", "tune-005.abc", "tune-006.abc"]
+    assert files[3].read_text().split("\n", 2)[2] == files[0].read_text().split("\n", 2)[2]
 
 
-def test_generate_without_a_model_says_how_to_train(tmp_path, monkeypatch):
+def test_generate_without_a_run_uses_the_shipped_model(tmp_path, monkeypatch, capsys):
     monkeypatch.chdir(tmp_path)
-    with pytest.raises(SystemExit, match="no trained model under ./runs"):
-        main(["generate"])
+    assert main(["generate", "--rhythm", "reel", "--key", "D", "--seed", "5"]) == 0
+    tune = capsys.readouterr().out
+    assert tune.startswith("X:1\nN:tunesmith generate --model default --num 1 --seed 5")
+    assert "\nR:reel\n" in tune and "\nK:D\n" in tune
 
 
 def test_format_needs_out(tiny_run):
@@ -63,11 +74,24 @@ def test_check_prints_a_table_and_the_broken_tunes(capsys, tmp_path):
     assert len(json.loads((tmp_path / "r.json").read_text())) == 2
 
 
-def test_demo_reuses_a_finished_run_and_writes_eight_tunes(tmp_path, monkeypatch, tiny_run, capsys):
-    import shutil
+def test_demo_writes_eight_tunes_and_a_gallery(tmp_path, tiny_run, capsys):
+    out = tmp_path / "demo"
+    assert main(["demo", "--model", str(tiny_run), "--out", str(out), "--seed", "3"]) == 0
+    tunes = sorted(out.glob("*.abc"))
+    assert len(tunes) == 8 and all(t.read_text().startswith("X:1\nN:tunesmith demo --seed 3") for t in tunes)
+    page = (out / "index.html").read_text()
+    assert page.count('<section class="tune">') == 8 and all(t.name in page for t in tunes)
+    printed = capsys.readouterr().out
+    assert f"open {out / 'index.html'}" in printed
+    if shutil.which("abcm2ps") and shutil.which("fluidsynth"):
+        assert len(list(out.glob("*.svg"))) == len(list(out.glob("*.wav"))) == 8
+    else:
+        assert "sudo apt-get install" in page and "sudo apt-get install" in printed
 
+
+def test_demo_train_reuses_a_finished_run(tmp_path, monkeypatch, tiny_run, capsys):
     shutil.copytree(tiny_run, tmp_path / "runs" / "demo")
     monkeypatch.chdir(tmp_path)
-    assert main(["demo"]) == 0
+    assert main(["demo", "--train", "--seed", "1"]) == 0
     assert "reusing the finished run" in capsys.readouterr().out
-    assert len(list((tmp_path / "runs" / "demo" / "tunes").glob("tune-*.abc"))) == 8
+    assert len(list((tmp_path / "out" / "demo").glob("*.abc"))) == 8

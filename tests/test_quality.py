@@ -183,7 +183,13 @@ def test_garbage_does_not_crash():
 def test_missing_abc2midi_names_the_package(monkeypatch):
     monkeypatch.setattr(quality.shutil, "which", lambda name: None)
     with pytest.raises(RuntimeError, match="abcmidi"):
-        check_tune(ALEXANDERS)
+        check_tune(ALEXANDERS, use_abc2midi=True)
+
+
+def test_without_abc2midi_the_checker_reads_the_tune_itself(monkeypatch):
+    monkeypatch.setattr(quality.shutil, "which", lambda name: None)
+    report = check_tune(ALEXANDERS)
+    assert report.abc2midi_errors is None and report.metre_ok and report.bars_total > 0
 
 
 def test_bar_warnings_are_converted_to_whole_notes():

@@ -53,6 +53,9 @@ def test_prime_with_unknown_characters_is_a_clear_error(tiny_model):
 # -- constrained sampling ------------------------------------------------------------------
 
 SHORT_FORM = Form(parts=1, bars_per_part=2)
+# Untrained and tiny models are sampled without top-p here, as these tests always have: the
+# default top-p 0.95 leads random weights into states where nothing is allowed (issue 18).
+UNFILTERED = SamplingSettings(max_chars=600, top_p=None)
 
 
 def _untrained(kind: str, vocab) -> TrainedModel:
@@ -72,7 +75,7 @@ def _assert_well_formed(samples, form=SHORT_FORM):
 
 def test_constrained_tunes_have_every_bar_right(tiny_model):
     samples = sample_tunes(tiny_model, 6, meter="6/8", key="G", seed=3, form=SHORT_FORM,
-                           settings=SamplingSettings(max_chars=600))
+                           settings=UNFILTERED)
     _assert_well_formed(samples)
     free = sample_tunes(tiny_model, 6, meter="6/8", key="G", seed=3, settings=SamplingSettings(constrain=False))
     assert [s.text for s in free] != [s.text for s in samples]
@@ -90,7 +93,7 @@ def test_greedy_choices_are_refused_and_the_tune_still_comes_out_right(tiny_mode
 @pytest.mark.parametrize("kind", ["transformer", "gru", "rnn"])
 def test_every_model_kind_samples_under_the_constraint(tiny_model, kind):
     samples = sample_tunes(_untrained(kind, tiny_model.vocab), 3, meter="3/4", key="D", seed=1, form=SHORT_FORM,
-                           settings=SamplingSettings(max_chars=600))
+                           settings=UNFILTERED)
     _assert_well_formed(samples)
 
 
@@ -99,7 +102,7 @@ def test_abc_token_vocabulary_samples_under_the_constraint(oneills_split):
 
     vocab = ABCTokenVocab.build([t.text for t in oneills_split.train[:300]])
     samples = sample_tunes(_untrained("lstm", vocab), 3, meter="6/8", key="G", rhythm="jig", seed=2,
-                           form=SHORT_FORM, settings=SamplingSettings(max_chars=600))
+                           form=SHORT_FORM, settings=UNFILTERED)
     _assert_well_formed(samples)
     assert all("\nM:6/8\n" in s.text and "\nK:G\n" in s.text for s in samples)
 

@@ -15,6 +15,7 @@ pytest.importorskip("fastapi_offline")
 from fastapi.testclient import TestClient  # noqa: E402
 
 from tunesmith.abcnotation import parse_fields, split_tunebook  # noqa: E402
+from tunesmith.checkpoint import SHIPPED_MODEL  # noqa: E402
 from tunesmith.rendering import missing_tools  # noqa: E402
 from tunesmith.web import app as web  # noqa: E402
 from tunesmith.web import create_app  # noqa: E402
@@ -138,7 +139,7 @@ def test_form_options_pass_through_only_when_the_sampler_takes_them(client, monk
         assert response.status_code == 400 and response.json()["field"] == "parts"
     seen = {}
 
-    def generate_with_parts(model, num, *, settings, seed, key, meter, rhythm, prime, parts=None):
+    def generate_with_parts(model, num, *, settings, seed, key, meter, rhythm, prime, parts=None, form="auto"):
         seen["parts"] = parts if parts is not None else getattr(settings, "parts", None)  # either way in
         return [f"X:1\nT:Part {i}\nM:6/8\nL:1/8\nK:G\nGAB cBA|" for i in range(num)]
 
@@ -364,7 +365,7 @@ def test_serve_warns_off_loopback(monkeypatch, tiny_run, tmp_path, capsys):
     assert cli._is_loopback("::1") and cli._is_loopback("localhost") and not cli._is_loopback("192.168.1.2")
 
 
-def test_serve_without_a_model_still_starts(monkeypatch, tmp_path):
+def test_serve_without_a_run_uses_the_shipped_model(monkeypatch, tmp_path):
     import uvicorn
 
     import tunesmith.web
@@ -376,7 +377,7 @@ def test_serve_without_a_model_still_starts(monkeypatch, tmp_path):
     monkeypatch.setenv("TUNESMITH_HOME", str(tmp_path))
     monkeypatch.chdir(tmp_path)  # no ./runs here
     assert cli.main(["serve"]) == 0
-    assert apps[-1][0] is None
+    assert apps[-1][0] == SHIPPED_MODEL
 
 
 def test_a_form_asked_for_comes_back_exactly(client):

@@ -300,6 +300,21 @@ def normalise_tune(text: str, source: str = "<text>", number: int = 1, canonical
     return "\n".join(head + [line for line in body_lines if line])
 
 
+def with_notes(text: str, notes: list[str] | tuple[str, ...] = (), number: int | None = None,
+               at_end: bool = False) -> str:
+    """The tune with N: lines (how it was made) after its X: line, or after its music (ABC 2.1 allows
+    N: in the body), renumbered when number is given.
+
+    Example: with_notes("X:1\nK:D\nABc|", ["seed 7"], 3) -> "X:3\nN:seed 7\nK:D\nABc|".
+    """
+    first, _, rest = text.partition("\n")
+    if not first.startswith("X:"):
+        return text
+    lines = [f"N:{note}" for note in notes]
+    head = f"X:{number}" if number is not None else first
+    return "\n".join([head, rest, *lines] if at_end else [head, *lines, rest])
+
+
 def length_text(length: Fraction) -> str:
     """How ABC writes a multiple of the unit length.
 

@@ -31,6 +31,9 @@ from tunesmith.vocab import CharVocab, vocab_from_dict
 
 BEST_FILE, LAST_FILE, CONFIG_FILE = "model.safetensors", "last.safetensors", "config.json"
 FORMAT_VERSION = 1
+# The pretrained model that ships inside the package (see MODEL.md): load_model("default").
+DEFAULT_MODEL = "default"
+SHIPPED_MODEL = Path(__file__).parent / "pretrained" / "default.safetensors"
 
 
 @dataclass
@@ -177,12 +180,25 @@ def read_checkpoint(path: Path) -> tuple[dict[str, torch.Tensor], dict]:
     return tensors, meta
 
 
-def load_model(path: str | os.PathLike) -> TrainedModel:
-    """Rebuild a trained model from a run directory (or a .safetensors file) alone.
+def export_model(model: TrainedModel, path: Path, half: bool = False) -> Path:
+    """The model alone as one .safetensors file (no optimiser or RNG state), float16 with half.
+
+    This is how the shipped model is written; load_model reads it back in float32.
+    """
+    tensors = {f"model.{k}": (v.half() if half and v.is_floating_point() else v).detach().cpu().contiguous()
+               for k, v in model.network.state_dict().items()}
+    meta = {k: v for k, v in model.meta.items() if k != "optimizer"} | {"exported_half": half}
+    _atomic_save(tensors, meta, Path(path))
+    return Path(path)
+
+
+def load_model(path: str | os.PathLike = DEFAULT_MODEL) -> TrainedModel:
+    """Rebuild a trained model from a run directory (or a .safetensors file) alone; "default" is
+    the model shipped in the package (unless ./default is a run of your own).
 
     Example: model = load_model("runs/small"); tunesmith.generate(model, num=4)
     """
-    path = Path(path)
+    path = SHIPPED_MODEL if str(path) == DEFAULT_MODEL and not Path(path).exists() else Path(path)
     file = path / BEST_FILE if path.is_dir() else path
     if not file.is_file():
         raise FileNotFoundError(f"{path}: no {BEST_FILE} here; train one with `tunesmith train`")

@@ -75,59 +75,97 @@ def cmd_train(args: argparse.Namespace) -> int:
 # -- generate ---------------------------------------------------------------------
 
 
-def _numbered(text: str, number: int) -> str:
-    first, _, rest = text.partition("\n")
-    return f"X:{number}\n{rest}" if first.startswith("X:") else text
+def write_tunes(texts: list[str], out: Path | None, notes: list[list[str]] | None = None,
+                notes_at_end: bool = False) -> list[Path]:
+    """Print the tunes as one tune book, or write one .abc file per tune into out (never over one).
 
+    notes_at_end: the N: lines go after the music, not after X: (a prompt that wrote the header).
+    """
+    from tunesmith.abcnotation import with_notes
 
-def write_tunes(texts: list[str], out: Path | None, provenance: str) -> list[Path]:
-    """Print the tunes as one tune book, or write one .abc file per tune into out."""
+    notes = notes or [[] for _ in texts]
     if out is None:
-        print("\n\n".join(_numbered(t, i) for i, t in enumerate(texts, start=1)))
+        print("\n\n".join(with_notes(t, n, i, notes_at_end) for i, (t, n) in enumerate(zip(texts, notes), start=1)))
         return []
     out.mkdir(parents=True, exist_ok=True)
+    first = 1 + max((int(p.stem.split("-")[-1]) for p in out.glob("tune-[0-9][0-9][0-9]*.abc")
+                     if p.stem.split("-")[-1].isdigit()), default=0)
     paths = []
-    for i, text in enumerate(texts, start=1):
+    for i, (text, note) in enumerate(zip(texts, notes), start=first):
         path = out / f"tune-{i:03d}.abc"
-        path.write_text(f"% {provenance}, tune {i} of {len(texts)}\n{_numbered(text, i)}\n")
+        path.write_text(with_notes(text, note, i, notes_at_end) + "\n")
         paths.append(path)
     return paths
 
 
 def _resolve_model(path: str | None) -> Path:
+    """The run named, else the newest under ./runs, else the model shipped in the package."""
+    from tunesmith.checkpoint import DEFAULT_MODEL, SHIPPED_MODEL
+
     if path:
-        return Path(path)
-    found = newest_run()
-    if found is None:
-        raise SystemExit("tunesmith: no trained model under ./runs; train one with `make demo` "
-                         "or `tunesmith train --data oneills --out runs/small`")
-    return found
+        return SHIPPED_MODEL if path == DEFAULT_MODEL and not Path(path).exists() else Path(path)
+    return newest_run() or SHIPPED_MODEL
+
+
+def _model_name(run: Path) -> str:
+    from tunesmith.checkpoint import DEFAULT_MODEL, SHIPPED_MODEL
+
+    return DEFAULT_MODEL if run == SHIPPED_MODEL else str(run)
 
 
 def cmd_generate(args: argparse.Namespace) -> int:
     from tunesmith.checkpoint import load_model
     from tunesmith.constraints import Form
-    from tunesmith.sampling import SamplingSettings, sample_tunes
+    from tunesmith.sampling import SamplingSettings, fresh_seed, sample_tunes
 
     run = _resolve_model(args.model)
     model = load_model(run)
     settings = SamplingSettings(args.temperature, args.top_k, args.top_p, args.max_chars, constrain=not args.free)
-    form = Form(args.parts, args.bars_per_part, not args.no_repeats, args.pickup) if args.parts else None
+    form = Form(args.parts, args.bars_per_part, not args.no_repeats, args.pickup) if args.parts else args.form
+    seed = fresh_seed() if args.seed is None else args.seed
     started = time.perf_counter()
     samples = sample_tunes(
         model, args.num, key=args.key, meter=args.meter, rhythm=args.rhythm,
-        prime=args.prime.replace("\\n", "\n"), settings=settings, seed=args.seed, form=form,
+        prime=args.prime.replace("\\n", "\n"), settings=settings, seed=seed,
+        form=None if args.free else form,
     )
     seconds = time.perf_counter() - started
-    options = {"model": run, "seed": args.seed, "temperature": args.temperature, "top-k": args.top_k,
-               "top-p": args.top_p, "key": args.key, "meter": args.meter, "rhythm": args.rhythm,
-               "prime": repr(args.prime) if args.prime else None, "parts": args.parts,
-               "bars-per-part": args.bars_per_part if args.parts else None, "free": args.free or None}
-    provenance = "tunesmith generate " + " ".join(f"--{k} {v}" for k, v in options.items() if v is not None)
-    paths = write_tunes([s.text for s in samples], Path(args.out) if args.out else None, provenance)
+    command = _provenance(args, run, seed)
+    notes = [[command, *_sample_notes(sample, i, len(samples))] for i, sample in enumerate(samples, start=1)]
+    paths = write_tunes([s.text for s in samples], Path(args.out) if args.out else None, notes,
+                        notes_at_end=args.prime.startswith("X:"))
     extra = [f for f in args.format if f != "abc"]
     if extra:
         _render_generated(paths, extra, args)
+    _report_sampling(samples, seconds, args, paths)
+    print(f"seed {seed}: `{command}` writes these tunes again", file=sys.stderr)
+    return 0
+
+
+def _provenance(args: argparse.Namespace, run: Path, seed: int) -> str:
+    """The command that makes these tunes again (the seed included)."""
+    options = {"model": _model_name(run), "num": args.num, "seed": seed, "max-chars": args.max_chars,
+               "temperature": args.temperature,
+               "top-k": args.top_k, "top-p": args.top_p, "key": args.key, "meter": args.meter,
+               "rhythm": args.rhythm, "prime": repr(args.prime) if args.prime else None,
+               "parts": args.parts, "bars-per-part": args.bars_per_part if args.parts else None,
+               "form": None if args.parts or args.free else args.form}
+    quoted = {k: f"'{v}'" if any(c in str(v) for c in "|# ") else v for k, v in options.items() if v is not None}
+    flags = " ".join(f"--{k} {v}" for k, v in quoted.items()) + (" --free" if args.free else "")
+    return "tunesmith generate " + flags
+
+
+def _sample_notes(sample, number: int, total: int) -> list[str]:
+    """N: lines saying how one tune was asked for: its form and the notes its parts were to end on."""
+    notes = [f"tune {number} of {total}; form {sample.form}"]
+    if sample.cadences:
+        ends = " ".join("any" if d is None else str(d) for d in sample.cadences)
+        dropped = f" ({sample.cadences_dropped} given up)" if sample.cadences_dropped else ""
+        notes[0] += f"; parts end on degrees {ends}{dropped}"
+    return notes
+
+
+def _report_sampling(samples: list, seconds: float, args: argparse.Namespace, paths: list[Path]) -> None:
     unfinished = sum(not s.finished for s in samples)
     chars = sum(len(s.text) for s in samples)
     print(f"{len(samples)} tunes, {chars:,} characters in {seconds:.1f}s ({chars / seconds:,.0f} chars/s); "
@@ -139,7 +177,6 @@ def cmd_generate(args: argparse.Namespace) -> int:
         print(f"wrote {len(paths)} tunes to {args.out}/ ({paths[0].name} ...)", file=sys.stderr)
         print(f"hear one: tunesmith play {paths[0]}   "
               f"(or: tunesmith render {paths[0]} --to mid,wav,svg)", file=sys.stderr)
-    return 0
 
 
 def _render_generated(paths: list[Path], formats: list[str], args: argparse.Namespace) -> None:
@@ -249,6 +286,14 @@ def _problem(report) -> str:
     return "bar lengths: " + ", ".join(f"bar {w.index} is {w.found} not {w.expected}" for w in wrong)
 
 
+def _say_if_no_abc2midi() -> None:
+    from tunesmith.quality import has_abc2midi
+
+    if not has_abc2midi():
+        print("abc2midi is not installed, so its check is left out (syntax read by Tunesmith alone): "
+              "sudo apt-get install abcmidi", file=sys.stderr)
+
+
 def cmd_check(args: argparse.Namespace) -> int:
     from dataclasses import asdict
 
@@ -270,6 +315,7 @@ def cmd_check(args: argparse.Namespace) -> int:
         reports += book
     label = " ".join(Path(d).name for d in args.data)[:30]
     print(rate_table({label: rates(reports)}))
+    _say_if_no_abc2midi()
     print(f"{len(reports)} tunes checked in {time.perf_counter() - started:.1f}s", file=sys.stderr)
     if args.json:
         Path(args.json).write_text(json.dumps([asdict(r) for r in reports], indent=1))
@@ -288,6 +334,7 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     where = "held-out split" if result["own_split"] else "data not used in training"
     print(f"{run}: {result['heldout_bpc']:.3f} bits per character on {result['heldout_tunes']} tunes ({where})")
     print(rate_table({"generated": result["generated"], "held-out real": result["reference"]}))
+    _say_if_no_abc2midi()
     print(f"timings (s): {result['timings_s']}")
     if args.json:
         Path(args.json).write_text(json.dumps(result, indent=1))
@@ -360,23 +407,53 @@ def cmd_compare(args: argparse.Namespace) -> int:
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
-    """Train the default preset on oneills for a few minutes (or reuse it), then write 8 tunes."""
+    """Eight tunes of the common types from the shipped model (or --model, or --train a new one), in a gallery."""
+    from tunesmith.checkpoint import load_model
+    from tunesmith.gallery import write_demo
+    from tunesmith.sampling import fresh_seed
+
+    started = time.perf_counter()
+    run = _train_demo(args) if args.train else _resolve_model(args.model or "default")
+    seed = fresh_seed() if args.seed is None else args.seed
+    print(f"model: {_model_name(run)}; seed {seed}")
+    tunes, page = write_demo(load_model(run), Path(args.out), seed)
+    for tune in tunes:
+        failed = [name for name, ok in tune.checks.items() if not ok]
+        print(f"  {tune.label:22} {tune.files['abc'].name:18} {'; '.join(failed) if failed else 'all checks pass'}")
+    print(f"done in {time.perf_counter() - started:.0f}s; open {page} in a browser "
+          f"(tunesmith demo --seed {seed} writes these again)")
+    return 0
+
+
+def _train_demo(args: argparse.Namespace) -> Path:
+    """The old demo: train the default preset on --data for a few minutes (or reuse the run)."""
     from tunesmith.checkpoint import LAST_FILE, load_model
     from tunesmith.training import train
 
-    run = Path(args.out)
-    finished = (run / "model.safetensors").exists() and load_model(run).meta.get("state", {}).get("finished")
-    if finished:
+    run = Path(args.run)
+    if (run / "model.safetensors").exists() and load_model(run).meta.get("state", {}).get("finished"):
         print(f"reusing the finished run in {run} (delete it to train again)")
-    else:
-        resume = (run / LAST_FILE).exists()
-        print(f"training the default preset on {args.data} for {args.minutes} minutes into {run}"
-              f"{' (resuming)' if resume else ''}")
-        train(args.data, run, minutes=args.minutes, resume=resume)
-    # Parsed like a typed command, so every generate option keeps its own default.
-    gen = build_parser().parse_args(["generate", "--model", str(run), "--num", "8", "--top-p", "0.95",
-                                     "--seed", str(args.seed), "--out", str(run / "tunes")])
-    return cmd_generate(gen)
+        return run
+    resume = (run / LAST_FILE).exists()
+    print(f"training the default preset on {args.data} for {args.minutes} minutes into {run}"
+          f"{' (resuming)' if resume else ''}")
+    train(args.data, run, minutes=args.minutes, resume=resume)
+    return run
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    """A run's best model as one file (how the shipped model is made), its form table filled in if missing."""
+    from tunesmith.checkpoint import export_model, load_model
+    from tunesmith.evaluation import heldout_texts
+    from tunesmith.forms import form_table
+
+    model = load_model(args.run)
+    if "forms" not in model.meta:  # a run trained before runs kept their form table
+        train_texts, _, _ = heldout_texts(model, None)
+        model.meta["forms"] = form_table(train_texts)
+    path = export_model(model, Path(args.out), half=args.half)
+    print(f"wrote {path} ({path.stat().st_size / 1e6:.1f} MB{', float16' if args.half else ''})")
+    return 0
 
 
 # -- serve ------------------------------------------------------------------------
@@ -403,7 +480,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     except ImportError as error:
         raise SystemExit(f"tunesmith serve needs the web extra ({error.name} is missing): "
                          "pip install 'tunesmith[web]'") from None
-    run = Path(args.model) if args.model else newest_run()
+    run = _resolve_model(args.model)
     data_dir = user_data_dir()
     local = _is_loopback(args.host)
     if not local:
@@ -411,7 +488,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
               "and write to your tune book; use --host 127.0.0.1 unless you mean it", file=sys.stderr)
     app = create_app(run, data_dir / "workshop", data_dir=data_dir,
                      allowed_hosts=["127.0.0.1", "localhost", "::1", "[::1]"] if local else None)
-    print(f"model: {run or 'none found under ./runs (the page says how to train one)'}", file=sys.stderr)
+    print(f"model: {_model_name(run)}", file=sys.stderr)
     print(f"kept tunes go to {data_dir / 'kept.abc'}", file=sys.stderr)
     print(f"open http://{'localhost' if local else args.host}:{args.port}/", file=sys.stderr)
     uvicorn.run(app, host=args.host, port=args.port, log_level="warning")
@@ -423,6 +500,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
 def build_parser() -> argparse.ArgumentParser:
     from tunesmith.device import DEVICE_CHOICES, PRECISIONS
+    from tunesmith.sampling import SamplingSettings
     from tunesmith.training import DEFAULT_PRESET, PRESETS
 
     fmt = argparse.ArgumentDefaultsHelpFormatter
@@ -466,18 +544,24 @@ def build_parser() -> argparse.ArgumentParser:
                          "(default: the preset's, all for small; or the resumed run's)")
     tr.set_defaults(func=cmd_train)
 
+    defaults = SamplingSettings()  # one set of defaults: the API's, the web page's and these
     gen = sub.add_parser("generate", help="write new tunes", formatter_class=fmt)
-    gen.add_argument("--model", help="run directory (default: the newest under ./runs)")
+    gen.add_argument("--model", help="run directory, or 'default' (default: the newest under ./runs, "
+                                     "else the model shipped with Tunesmith)")
     gen.add_argument("--num", type=int, default=1, help="tunes to write, sampled together as one batch")
-    gen.add_argument("--temperature", type=float, default=1.0)
-    gen.add_argument("--top-k", type=int)
-    gen.add_argument("--top-p", type=float)
+    gen.add_argument("--temperature", type=float, default=defaults.temperature)
+    gen.add_argument("--top-k", type=int, default=defaults.top_k)
+    gen.add_argument("--top-p", type=float, default=defaults.top_p, help="nucleus sampling; 1: off")
     gen.add_argument("--prime", default="", help="opening ABC of the tune body (or a whole start from X:)")
     gen.add_argument("--key", help="K: of every tune, e.g. G, Ador, 'E minor'")
     gen.add_argument("--meter", help="M: of every tune, e.g. 6/8, C|")
     gen.add_argument("--rhythm", help="R: of every tune, e.g. reel, jig, hornpipe")
-    gen.add_argument("--seed", type=int, default=0)
-    gen.add_argument("--max-chars", type=int, default=2000, help="cut a tune still going at this length")
+    gen.add_argument("--seed", type=int, help="the same seed and options write the same tunes "
+                                               "(default: a fresh one, printed and written in each tune's N: line)")
+    gen.add_argument("--max-chars", type=int, default=defaults.max_chars, help="cut a tune still going at this length")
+    gen.add_argument("--form", choices=["auto", "free"], default="auto",
+                     help="auto: each tune gets a form (parts, bars, repeats, pickup) and part endings like the "
+                          "training tunes of its type; free: none (unless --parts)")
     gen.add_argument("--parts", type=int, help="ask for this many parts (sections), e.g. 2 for AABB")
     gen.add_argument("--bars-per-part", type=int, default=8, help="bars in each part, with --parts")
     gen.add_argument("--no-repeats", action="store_true", help="parts end with || instead of a repeat")
@@ -516,7 +600,8 @@ def build_parser() -> argparse.ArgumentParser:
     chk.set_defaults(func=cmd_check)
 
     ev = sub.add_parser("evaluate", help="held-out bpc and tune checks, generated vs real", formatter_class=fmt)
-    ev.add_argument("--model", help="run directory (default: the newest under ./runs)")
+    ev.add_argument("--model", help="run directory, or 'default' (default: the newest under ./runs, else the "
+                                    "model shipped with Tunesmith)")
     ev.add_argument("--data", nargs="+", help="tunes to score (default: the run's own held-out split)")
     ev.add_argument("--samples", type=int, default=200, help="tunes to generate and check")
     ev.add_argument("--temperature", type=float, default=1.0)
@@ -545,16 +630,27 @@ def build_parser() -> argparse.ArgumentParser:
     cmp.add_argument("--out", default=".", help="folder for compare.png")
     cmp.set_defaults(func=cmd_compare)
 
-    demo = sub.add_parser("demo", help="train briefly on O'Neill's (or reuse), then write 8 tunes", formatter_class=fmt)
-    demo.add_argument("--data", default="oneills")
-    demo.add_argument("--out", default=str(DEMO_RUN))
-    demo.add_argument("--minutes", type=float, default=4.0)
-    demo.add_argument("--seed", type=int, default=0)
+    demo = sub.add_parser("demo", help="eight new tunes of the common types, rendered, in a page to open",
+                          formatter_class=fmt)
+    demo.add_argument("--model", help="run directory (default: the model shipped with Tunesmith)")
+    demo.add_argument("--out", default="out/demo", help="folder for the tunes and index.html")
+    demo.add_argument("--seed", type=int, help="the same seed writes the same tunes (default: a fresh one)")
+    demo.add_argument("--train", action="store_true", help="train a model first, as the MIT lab does")
+    demo.add_argument("--data", default="oneills", help="with --train: the tunes to learn")
+    demo.add_argument("--run", default=str(DEMO_RUN), help="with --train: the run directory")
+    demo.add_argument("--minutes", type=float, default=4.0, help="with --train: training time")
     demo.set_defaults(func=cmd_demo)
+
+    exp = sub.add_parser("export", help="a run's model as one .safetensors file", formatter_class=fmt)
+    exp.add_argument("run", help="run directory")
+    exp.add_argument("--out", required=True, help="the file to write")
+    exp.add_argument("--half", action="store_true", help="float16 weights: half the size")
+    exp.set_defaults(func=cmd_export)
 
     srv = sub.add_parser("serve", help="the tune workshop in a browser: generate, see, hear, edit, keep",
                          formatter_class=fmt)
-    srv.add_argument("--model", help="run directory (default: the newest under ./runs holding model.safetensors)")
+    srv.add_argument("--model", help="run directory, or 'default' (default: the newest under ./runs holding "
+                                     "model.safetensors, else the model shipped with Tunesmith)")
     srv.add_argument("--host", default="127.0.0.1", help="address to listen on; other than loopback, a warning")
     srv.add_argument("--port", type=int, default=8000)
     srv.set_defaults(func=cmd_serve)

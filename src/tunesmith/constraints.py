@@ -24,13 +24,14 @@ from __future__ import annotations
 
 import copy
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from fractions import Fraction
 
 from tunesmith.abcnotation import FIELD_LINE, default_unit_length, meter_fraction
-from tunesmith.quality import TUPLET_Q, broken_factors, is_compound, note_length
+from tunesmith.quality import ALTER, TUPLET_Q, broken_factors, is_compound, key_signature, note_length
 
 NOTE_LETTERS = frozenset("ABCDEFGabcdefg")
+SCALE_LETTERS = "CDEFGAB"
 RESTS = frozenset("zx")
 ACCIDENTALS = frozenset("^_=")
 DECORATION_LETTERS = frozenset(".~HLMOPSTuv")
@@ -64,6 +65,7 @@ HEADER_VALUES = {
 KEY = re.compile(rf"[A-G][#b]?(?:{'|'.join(KEY_MODES)})?")
 FIRST_ENDING, FIRST_ENDING_CLOSED, SECOND_ENDING = 1, 3, 2
 MAX_INNER_NOTES = 6  # notes in one chord or one group of grace notes
+MAX_HEADER_LINE = 80  # characters of a header line, "T:" included (the longest in O'Neill's, Ryan's and Aird's: 70)
 MAX_IDLE = 24  # characters in a row that take no time (spaces, symbols, slurs) before a note or bar line
 # Bar signs the decoder writes; "|1" and ":|2" open first and second endings.
 BAR_SIGNS = frozenset({"|", "||", "|]", "|:", ":|", "::", "|1", ":|2"})
@@ -90,19 +92,29 @@ class Form:
     """The shape a tune must have: `parts` sections of `bars_per_part` bars each.
 
     repeats: every part ends with a repeat sign (the AABB of dance tunes);
-    pickup: True needs an anacrusis, False forbids one, None lets the model choose.
+    pickup: True needs an anacrusis, False forbids one, None lets the model choose;
+    cadences: the scale degree (1 = the tonic) the last note of each part must have, None for any
+    (empty: no cadence asked for). Example: Form(2, 8, cadences=(5, 1)): A ends on the fifth, B home.
     """
 
     parts: int = 2
     bars_per_part: int = 8
     repeats: bool = True
     pickup: bool | None = None
+    cadences: tuple[int | None, ...] = ()
 
     def __post_init__(self) -> None:
         if not 1 <= self.parts <= 8:
             raise ValueError(f"parts must be 1..8, not {self.parts}")
         if not 1 <= self.bars_per_part <= 64:
             raise ValueError(f"bars per part must be 1..64, not {self.bars_per_part}")
+        if self.cadences and (len(self.cadences) != self.parts or any(d not in (None, *range(1, 8))
+                                                                      for d in self.cadences)):
+            raise ValueError(f"cadences must give a degree 1..7 (or None) for each of {self.parts} parts")
+
+    def cadence(self, part: int) -> int | None:
+        """The degree part `part` (0-based) must end on, None for any."""
+        return self.cadences[part] if part < len(self.cadences) else None
 
 
 class TuneState:
@@ -133,6 +145,8 @@ class TuneState:
         self.octave_mark = ","
         self.after_note = False  # the last character ended a note: a tie or a broken rhythm may follow
         self.spelling = self.last_spelling = ""  # letter and octave marks of the note being written, and the last
+        self.note_accidental = ""  # the accidental written before the note being written
+        self.last_note: tuple[str, str] | None = None  # (accidental, letter) of the last note; None after a chord
         self.tied: str | None = None  # the next note must be spelt so (a tie); "" for any
         self.after_arrow = False  # the last character was > or <: another may follow
         self.idle = 0  # characters since the last note began
@@ -161,6 +175,21 @@ class TuneState:
         self.parts_done = 0
         self.part_bars = Fraction(0)  # bars of the current part, a short bar counting its share
         self.finished_form = False
+
+    def cadence_due(self) -> bool:
+        """Whether the bar being written ends a part that must end on a given degree."""
+        bars = self.part_bars + self.pos / self.bar_length  # a bar line being written has not closed yet
+        return (self.form is not None and self.form.cadence(self.parts_done) is not None
+                and bars + 1 > self.form.bars_per_part - Fraction(1, 2))
+
+    def relax_cadence(self) -> bool:
+        """Give up the degree asked of this part's last note (the model would not write it); False if none."""
+        if self.form is None or self.form.cadence(self.parts_done) is None:
+            return False
+        cadences = list(self.form.cadences)
+        cadences[self.parts_done] = None
+        self.form = replace(self.form, cadences=tuple(cadences))
+        return True
 
     def copy(self) -> TuneState:
         return copy.copy(self)  # fields are immutable values, replaced and never changed in place
@@ -230,6 +259,8 @@ class TuneState:
     def _header_line_can_go_on(self) -> bool:
         """A field line ("M:6/8"): a letter, a colon, and for M, L and K a value they can still read."""
         line = self.line
+        if len(line) > MAX_HEADER_LINE:
+            return False  # a title goes on no longer than a tune book's: then only the newline is allowed
         if len(line) <= 2:  # the fields of a normalised header; K: closes it and needs M: before it
             return line[0] in HEADER_FIELDS and line[1:] in ("", ":") and (line[0] != "K" or "M" in self.fields)
         value = HEADER_VALUES.get(line[0])
@@ -253,6 +284,8 @@ class TuneState:
     # handed on to _normal once the element has been counted.
 
     def _normal(self, char: str) -> bool:
+        if char not in "|:" and self.bar_notes and self.pos == self._limit() and not self._can_close():
+            return False  # a full bar no sign may close (a part's last note off its cadence): go back at once
         if char == "\n":
             self.line_start = ""
         elif char != " " and len(self.line_start) < 2:
@@ -313,6 +346,9 @@ class TuneState:
         self.letter_decoration = char if self.after_decoration else ""
         return self.after_decoration and self._room()
 
+    def _can_close(self) -> bool:
+        return any(self.copy()._close_bar(sign) for sign in BAR_SIGNS)
+
     def _limit(self) -> Fraction:
         return self.owed if self.owed is not None else self.bar_length
 
@@ -322,6 +358,7 @@ class TuneState:
 
     def _start_note(self, char: str) -> bool:
         self.blank = self.after_sign = False
+        self.note_accidental = ""
         self.mode, self.pending, self.spelling = "note", "", char
         self.octave_ok = char not in RESTS
         self.octave_mark = "," if char.isupper() else "'"
@@ -332,7 +369,10 @@ class TuneState:
 
     def _accidental(self, char: str) -> bool:
         if char in NOTE_LETTERS:
-            return self._start_note(char)
+            accidental = self.pending
+            ok = self._start_note(char)
+            self.note_accidental = accidental
+            return ok
         if char == self.pending and char != "=":  # ^^ and __
             self.pending += char
             return len(self.pending) == 2
@@ -349,6 +389,8 @@ class TuneState:
         if self.tied and self.tied != self.spelling:
             return False  # abc2midi: a tie joins two notes of one pitch ("Could not find note to be tied")
         self.tied, self.last_spelling = None, self.spelling
+        if self.spelling[0] not in RESTS:  # a rest after the last note leaves the cadence to that note
+            self.last_note = (self.note_accidental, self.spelling[0].upper())
         return self._count(note_length(self.pending)) and self._normal(char)
 
     def _extend_length(self, char: str, scale: Fraction = Fraction(1)) -> bool:
@@ -510,6 +552,7 @@ class TuneState:
             return self._extend_length(char, note_length(self.chord_first))
         self.mode = "normal"
         self.tied, self.last_spelling = None, ""  # a chord may be tied to anything
+        self.last_note = None
         return self._count(note_length(self.chord_first) * note_length(self.pending)) and self._normal(char)
 
     # -- bar lines --------------------------------------------------------------------------
@@ -615,6 +658,19 @@ class TuneState:
         self.owed_can_end = self.first_bar is not None and self.first_bar + self.pos == self.bar_length
         return self.form is None or self.parts_done + 1 < self.form.parts
 
+    def _cadence_met(self, degree: int | None) -> bool:
+        """Whether the last note is that degree of the key's scale (spelt under K:, or with its own accidental)."""
+        if degree is None:
+            return True
+        key = self.fields.get("K", "")
+        if self.last_note is None or not key:
+            return False
+        accidental, letter = self.last_note
+        if letter != SCALE_LETTERS[(SCALE_LETTERS.index(key[0]) + degree - 1) % 7]:
+            return False
+        signature = key_signature(key)
+        return not accidental or (signature is not None and ALTER[accidental] == signature[letter])
+
     def _form_allows(self, sign: str, section: bool) -> bool:
         """Plain bar lines inside a part; the part's own sign after exactly bars_per_part bars."""
         if self.form is None:
@@ -628,6 +684,8 @@ class TuneState:
         if not section or sign in ("|:", ":|2") or round(bars) != target:
             return False
         if self.form.repeats != (sign in (":|", "::")):
+            return False
+        if not self._cadence_met(self.form.cadence(self.parts_done)):
             return False
         self.parts_done += 1
         self.part_bars = Fraction(0)

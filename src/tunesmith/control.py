@@ -154,7 +154,7 @@ def verdict(text: str, request: Request) -> dict[str, bool]:
     flags = {
         "header": (fields.get("K") == canonical_key(request.key) and fields.get("M") == request.meter
                    and canonical_rhythm(fields.get("R", "")) == request.rhythm),
-        "valid": report.syntax_ok and report.abc2midi_errors == 0,
+        "valid": report.syntax_ok and not report.abc2midi_errors,  # None: abc2midi not installed
         "metre": report.metre_ok,
         "form": request.form is None or (
             report.bars_per_section == (request.form.bars_per_part,) * request.form.parts
@@ -213,7 +213,7 @@ def key_table(model: TrainedModel, keys: list[str], per_key: int = 50, seed: int
 
 def _key_rates(texts: list[str]) -> dict[str, float]:
     reports = [check_tune(text) for text in texts]
-    passes = [r.syntax_ok and r.metre_ok and r.abc2midi_errors == 0 for r in reports]
+    passes = [r.syntax_ok and r.metre_ok and not r.abc2midi_errors for r in reports]  # None: no abc2midi
     in_key = [sounds_in_key(text) for text in texts]
     return {
         "passes_checker": mean(passes),

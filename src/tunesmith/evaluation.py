@@ -66,7 +66,8 @@ def rates(reports: list, samples: list | None = None) -> dict:
 
     shares = summarise(reports)
     shares["has_x_m_k"] = sum(not r.missing_fields for r in reports) / max(len(reports), 1)
-    shares["abc2midi_clean"] = sum(r.abc2midi_errors == 0 for r in reports) / max(len(reports), 1)
+    if any(r.abc2midi_errors is not None for r in reports):  # not where abc2midi is not installed
+        shares["abc2midi_clean"] = sum(r.abc2midi_errors == 0 for r in reports) / max(len(reports), 1)
     if samples is not None:
         shares["ended_at_end_marker"] = sum(s.finished for s in samples) / max(len(samples), 1)
     return shares

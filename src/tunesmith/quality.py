@@ -505,8 +505,13 @@ def _after(section: list[_Bar], length: Fraction) -> list[_Bar]:
     return []
 
 
+def section_shape(tune: ReadTune) -> list[tuple[int, bool]]:
+    """(bars, repeated) for each part of a tune, endings merged. Example: AABB reel -> [(8, True), (8, True)]."""
+    return _merge_endings(_split_sections(tune.bars))
+
+
 def form_report(tune: ReadTune) -> dict:
-    sections = _merge_endings(_split_sections(tune.bars))
+    sections = section_shape(tune)
     pitches = tune.pitches
     return dict(
         sections=len(sections),
@@ -584,9 +589,16 @@ def music21_error(text: str) -> str | None:
     return None
 
 
+def has_abc2midi() -> bool:
+    """Whether abc2midi is on PATH (Debian package abcmidi); checks without it use our reader only."""
+    return shutil.which("abc2midi") is not None
+
+
 def syntax_report(text: str, fields: dict[str, str], problems: list[str],
-                  use_abc2midi: bool, use_music21: bool) -> dict:
+                  use_abc2midi: bool | None, use_music21: bool) -> dict:
     missing = tuple(letter for letter in REQUIRED_FIELDS if letter not in fields)
+    if use_abc2midi is None:
+        use_abc2midi = has_abc2midi()
     errors, messages = run_abc2midi(text) if use_abc2midi else (None, [])
     complaint = music21_error(text) if use_music21 else None
     if complaint:
@@ -698,9 +710,13 @@ def _run(bars: list[int], i: int, other: list[int], j: int, start: int) -> int:
 # --------------------------------------------------------------------------- whole tunes
 
 
-def check_tune(text: str, *, use_abc2midi: bool = True, use_music21: bool = False,
+def check_tune(text: str, *, use_abc2midi: bool | None = None, use_music21: bool = False,
                index: NoveltyIndex | None = None) -> TuneReport:
-    """Check one tune: syntax, metre, form and, given a NoveltyIndex, novelty."""
+    """Check one tune: syntax, metre, form and, given a NoveltyIndex, novelty.
+
+    use_abc2midi: None runs abc2midi where it is installed (abc2midi_errors stays None where not);
+    True insists on it (a RuntimeError naming the package when it is missing).
+    """
     text = normalise_newlines(text)
     fields = parse_fields(text)
     tune = read_tune(text)
@@ -717,7 +733,7 @@ def check_tune(text: str, *, use_abc2midi: bool = True, use_music21: bool = Fals
     )
 
 
-def check_tunebook(source: str | os.PathLike | Sequence[str], *, use_abc2midi: bool = True,
+def check_tunebook(source: str | os.PathLike | Sequence[str], *, use_abc2midi: bool | None = None,
                    use_music21: bool = False, index: NoveltyIndex | None = None) -> list[TuneReport]:
     """Check every tune of a tune book file (a path) or of a list of tune texts."""
     if isinstance(source, (str, os.PathLike)):

@@ -352,12 +352,12 @@ def render_tune(
     options = options or RenderOptions()
     if stem in ("", ".", "..") or Path(stem).name != stem or "\x00" in stem:  # never a path out of out_dir
         raise RenderError(f"{stem!r}: not a plain file name, so not a name for the rendered files")
+    fields = parse_fields(abc_text)
+    if "K" not in fields:  # the input is checked before the tools, so it is told the same with or without them
+        raise RenderError(f"{stem}: no K: (key) field, so this is not an ABC tune")
     missing = missing_tools(formats, options.soundfont)
     if missing:
         raise ToolMissing(missing)
-    fields = parse_fields(abc_text)
-    if "K" not in fields:
-        raise RenderError(f"{stem}: no K: (key) field, so this is not an ABC tune")
     result = RenderResult(1, fields.get("T", ""))
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)

@@ -10,6 +10,9 @@ any header field you left open). Everything after the script is free until </s>.
 from __future__ import annotations
 
 import math
+import os
+import random
+import secrets
 from dataclasses import dataclass, replace
 
 import torch
@@ -17,15 +20,20 @@ import torch
 from tunesmith.abcnotation import canonical_key, canonical_rhythm
 from tunesmith.checkpoint import TrainedModel
 from tunesmith.constraints import Form, TuneState
+from tunesmith.forms import FREE, draw_request, form_key
 
 FREE_LINE = None  # a script item meaning "let the model write up to the end of this line"
 
 
 @dataclass(frozen=True)
 class SamplingSettings:
+    """How tunes are drawn; these defaults are the CLI's, the web page's and the Python API's alike."""
+
     temperature: float = 1.0  # <1 safer and more repetitive, >1 wilder
     top_k: int | None = None  # sample only from the k most likely characters
-    top_p: float | None = None  # sample only from the smallest set holding this much probability
+    # Sample only from the smallest set holding this much probability (None or 1: off). 0.95 cuts
+    # the long tail of a character model, where most of its slips live.
+    top_p: float | None = 0.95
     max_chars: int = 2000  # a tune still going at this length is cut and marked unfinished
     constrain: bool = True  # keep every bar, bracket and ending well formed (tunesmith.constraints)
 
@@ -48,6 +56,15 @@ class Sample:
     rollbacks: int = 0  # bars the constraint sent back to be written again
     fallbacks: int = 0  # steps where every top-k/top-p choice was refused and all tokens were looked at
     dead_end: bool = False  # nothing at all was allowed: the tune was given up
+    seed: int | None = None  # the batch's seed: the same model, options and seed write this tune again
+    form: str = FREE  # the form it was asked for, e.g. "2x8r" (see tunesmith.forms)
+    cadences: tuple[int | None, ...] = ()  # the degree each part was asked to end on
+    cadences_dropped: int = 0  # parts whose asked ending the model could not reach: written free
+
+
+def fresh_seed() -> int:
+    """A seed for a run that was given none; it is reported, so any tune can be made again."""
+    return secrets.randbelow(2**31)
 
 
 def header_script(
@@ -90,6 +107,7 @@ class ScriptFollower:
 
     def __init__(self, script: list[str | None]):
         self.script, self.item, self.offset = script, 0, 0
+        self.name = tuple(script)  # tunes of one batch may follow different scripts
 
     @property
     def done(self) -> bool:
@@ -153,6 +171,7 @@ def _shared_prefix(script: list[str | None]) -> str:
 
 
 MAX_ROLLBACKS_PER_BAR = 3  # then the bar is written from the whole (unfiltered) distribution
+MAX_CADENCE_ROLLBACKS = 12  # the last bar of a part that must end on a degree: then that degree is given up
 MAX_ROLLBACKS_PER_TUNE = 30
 
 
@@ -165,6 +184,8 @@ class _Tune:
     rollbacks: int = 0
     bar_rollbacks: int = 0
     fallbacks: int = 0  # steps where the filtered (top-k/top-p) choices were all refused
+    cadences_dropped: int = 0
+    form: Form | None = None
     dead_end: bool = False
     snapshot: tuple | None = None  # (length, TuneState, model state row, logits row) at the last bar line
     snapshot_due: bool = False
@@ -192,7 +213,7 @@ class _Chooser:
 
     def __init__(self, vocab, settings: SamplingSettings, generator: torch.Generator):
         self.vocab, self.settings, self.generator = vocab, settings, generator
-        self.script_masks: dict[tuple[int, int], torch.Tensor] = {}
+        self.script_masks: dict[tuple, torch.Tensor] = {}
 
     def scripted(self, tune: _Tune, logits: torch.Tensor) -> int:
         """Where the script forces text: the model picks among the tokens that write it.
@@ -201,7 +222,7 @@ class _Chooser:
         `M:` with a free value may be written as the single token `M:6/8`, as in training.
         """
         follower = tune.follower
-        key = (follower.item, follower.offset)
+        key = (follower.name, follower.item, follower.offset)
         if key not in self.script_masks:
             mask = torch.tensor([follower.accepts(token) for token in self.vocab.tokens])
             mask[[self.vocab.bos, self.vocab.eos, self.vocab.unk]] = False
@@ -258,27 +279,34 @@ def sample_tunes(
     rhythm: str | None = None,
     prime: str = "",
     settings: SamplingSettings = SamplingSettings(),
-    seed: int = 0,
-    form: Form | None = None,
+    seed: int | None = None,
+    form: Form | str | None = None,
 ) -> list[Sample]:
-    """Sample `num` tunes in one batch. Same model, options and seed -> same tunes.
+    """Sample `num` tunes in one batch. Same model, options and seed -> same tunes; seed None
+    draws a fresh one (each Sample says which).
 
     With settings.constrain (the default) every tune is kept well formed as it is written
     (see tunesmith.constraints): bars add up, brackets close, the tune ends at a bar line,
-    and a `form` (parts x bars per part) is followed exactly.
+    and a `form` (parts x bars per part) is followed exactly. form "auto" draws each tune's
+    type, form and cadences from the model's training tunes (tunesmith.forms) where the
+    request leaves them open; None or "free" asks for none.
     """
     network, vocab = model.network, model.vocab
     network.eval()
     device = next(network.parameters()).device
-    script = header_script(key, meter, rhythm, prime)
-    _check_prompt(script, vocab)
+    seed = fresh_seed() if seed is None else seed
+    requests = tune_requests(model, num, key, meter, rhythm, form, random.Random(seed))
+    scripts = [header_script(k, m, r, prime) for k, m, r, _ in requests]
+    for script in {tuple(s) for s in scripts}:
+        _check_prompt(list(script), vocab)
     generator = torch.Generator().manual_seed(seed)
-    prefix = _shared_prefix(script)
+    prefix = os.path.commonprefix([_shared_prefix(script) for script in scripts])
     if len(prefix) >= settings.max_chars:
         raise ValueError(f"the prompt is {len(prefix)} characters, no shorter than max-chars {settings.max_chars}")
-    if form is not None and not settings.constrain:
+    if any(f is not None for *_, f in requests) and not settings.constrain:
         raise ValueError("a form (parts, bars per part) needs constrained sampling")
-    tunes = [_Tune(ScriptFollower(script), TuneState(form) if settings.constrain else None) for _ in range(num)]
+    tunes = [_Tune(ScriptFollower(script), TuneState(f) if settings.constrain else None, form=f)
+             for script, (*_, f) in zip(scripts, requests)]
     for tune in tunes:
         _advance(tune, prefix, prime)
     chooser = _Chooser(vocab, settings, generator)
@@ -329,7 +357,19 @@ def sample_tunes(
         if len(active):
             logits, state = network(chosen[:, None].to(device), state)
             logits = logits[:, -1].float().cpu()
-    return [_sample(vocab, written[t], lengths[t], bool(finished[t]), tunes[t]) for t in range(num)]
+    return [_sample(vocab, written[t], lengths[t], bool(finished[t]), tunes[t], seed) for t in range(num)]
+
+
+def tune_requests(model: TrainedModel, num: int, key: str | None, meter: str | None, rhythm: str | None,
+                  form: Form | str | None, rng: random.Random) -> list[tuple]:
+    """(key, meter, rhythm, form) for each tune of a batch; form "auto" draws what was left open."""
+    if form == "auto" and model.meta.get("forms"):
+        drawn = [draw_request(model.meta["forms"], rng, rhythm and canonical_rhythm(rhythm), meter, key)
+                 for _ in range(num)]
+        return [(d.key, d.meter, d.rhythm, d.form) for d in drawn]
+    if isinstance(form, str) and form not in ("auto", FREE):
+        raise ValueError(f"form must be a Form, 'auto' or 'free' (got {form!r})")
+    return [(key, meter, rhythm, form if isinstance(form, Form) else None)] * num
 
 
 def _check_prompt(script: list[str | None], vocab) -> None:
@@ -375,6 +415,9 @@ def _next_token(tune: _Tune, row: int, drawn: int, probs: torch.Tensor, logits: 
     token = chooser.sample(tune, probs)
     while token is None and _roll_back(tune, row, logits, state, lengths, t):
         token = chooser.sample(tune, torch.softmax(filter_logits(logits[row], chooser.settings), dim=-1))
+    if token is None and tune.state is not None and tune.state.cadence_due() and tune.state.relax_cadence():
+        tune.cadences_dropped += 1  # the part ends where the model can take it
+        token = chooser.sample(tune, torch.softmax(filter_logits(logits[row], chooser.settings), dim=-1))
     if token is None:
         tune.fallbacks += 1
         token = chooser.sample_any_allowed(tune, logits[row])
@@ -384,8 +427,11 @@ def _next_token(tune: _Tune, row: int, drawn: int, probs: torch.Tensor, logits: 
 def _roll_back(tune: _Tune, row: int, logits: torch.Tensor, state, lengths: torch.Tensor, t: int) -> bool:
     """Go back to the last bar line, model state included, to write the bar again (bounded)."""
     snapshot = tune.snapshot
-    if (snapshot is None or snapshot[2] is None or tune.bar_rollbacks >= MAX_ROLLBACKS_PER_BAR
-            or tune.rollbacks >= MAX_ROLLBACKS_PER_TUNE):
+    if snapshot is None or snapshot[2] is None:
+        return False
+    cadence = snapshot[1].cadence_due()  # a part's last bar, written again until it ends where asked
+    if tune.bar_rollbacks >= (MAX_CADENCE_ROLLBACKS if cadence else MAX_ROLLBACKS_PER_BAR) or (
+            not cadence and tune.rollbacks >= MAX_ROLLBACKS_PER_TUNE):
         return False
     length, tune_state, row_state, row_logits = snapshot
     tune.rollbacks += 1
@@ -397,9 +443,11 @@ def _roll_back(tune: _Tune, row: int, logits: torch.Tensor, state, lengths: torc
     return True
 
 
-def _sample(vocab, row: torch.Tensor, length: torch.Tensor, finished: bool, tune: _Tune) -> Sample:
+def _sample(vocab, row: torch.Tensor, length: torch.Tensor, finished: bool, tune: _Tune, seed: int) -> Sample:
     ids = [i for i in row[: int(length)].tolist() if i >= 0]
-    return Sample(vocab.decode(ids), finished, tune.rollbacks, tune.fallbacks, tune.dead_end)
+    form, cadences = (form_key(tune.form), tune.form.cadences) if tune.form else (FREE, ())
+    return Sample(vocab.decode(ids), finished, tune.rollbacks, tune.fallbacks, tune.dead_end, seed,
+                  form, cadences, tune.cadences_dropped)
 
 
 def generate(
@@ -407,7 +455,7 @@ def generate(
     num: int = 1,
     *,
     settings: SamplingSettings = SamplingSettings(),
-    seed: int = 0,
+    seed: int | None = None,
     key: str | None = None,
     meter: str | None = None,
     rhythm: str | None = None,
@@ -416,17 +464,21 @@ def generate(
     bars_per_part: int = 8,
     repeats: bool = True,
     pickup: bool | None = None,
+    form: str = "auto",
     **overrides: object,
 ) -> list[str]:
     """New tunes as ABC text. Overrides tweak the settings: generate(m, 4, temperature=0.8).
 
     parts / bars_per_part ask for a form (a reel is usually parts=2, bars_per_part=8, repeated);
-    constrain=False samples freely, as the lab did.
-    Example: generate(load_model("runs/small"), num=2, key="D", meter="C|", rhythm="reel", parts=2, seed=1)
+    without them, form "auto" gives each tune a form and cadences like the training tunes of its
+    type, and "free" none. constrain=False samples freely, as the lab did (no form).
+    Example: generate(load_model("default"), num=2, key="D", meter="C|", rhythm="reel", seed=1)
     """
     settings = replace(settings, **overrides)
-    form = Form(parts, bars_per_part, repeats, pickup) if parts else None
+    chosen: Form | str | None = Form(parts, bars_per_part, repeats, pickup) if parts else form
+    if not settings.constrain and chosen == "auto":
+        chosen = None
     samples = sample_tunes(
-        model, num, key=key, meter=meter, rhythm=rhythm, prime=prime, settings=settings, seed=seed, form=form
+        model, num, key=key, meter=meter, rhythm=rhythm, prime=prime, settings=settings, seed=seed, form=chosen
     )
     return [sample.text for sample in samples]

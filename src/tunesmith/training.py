@@ -31,6 +31,7 @@ from tunesmith.corpus import Split
 from tunesmith.device import PRECISIONS, autocast, describe_device, resolve_device, to_device
 from tunesmith.diagnostics import gradient_norms, gradient_reach
 from tunesmith.evaluation import bits_per_char
+from tunesmith.forms import form_table
 from tunesmith.models import build_model, count_parameters
 from tunesmith.transpose import augment
 from tunesmith.vocab import CharVocab
@@ -213,6 +214,7 @@ class Trainer:
         self.commit = git_commit()
         self.data_description = {**(data_description or {}), "split": split.sizes(),
                                  "fingerprint": data_fingerprint(self.train_texts)}
+        self.forms = form_table(self.train_texts)  # what generate(form="auto") draws from
         self._prepare_run_dir(resume)
         torch.manual_seed(self.config.seed)  # the same initial weights on every rank
         stream_texts = training_texts(self.train_texts, self.config.transpose, self.log)
@@ -388,6 +390,7 @@ class Trainer:
             git_commit=self.commit,
             train_config=asdict(self.config),
             data=self.data_description,
+            forms=self.forms,
             state=asdict(self.state),
             **extra,
         )

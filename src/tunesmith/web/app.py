@@ -15,7 +15,6 @@ import dataclasses
 import inspect
 import json
 import secrets
-import shutil
 import threading
 import time
 from collections.abc import Callable, Sequence
@@ -75,10 +74,11 @@ class GenerateRequest(BaseModel):
 
     num: int = Field(2, ge=1, le=16, description="tunes to write, sampled as one batch")
     temperature: float = Field(1.0, ge=0.1, le=2.0)
-    top_p: float | None = Field(None, gt=0, le=1, description="nucleus sampling; 1 or null: off")
+    top_p: float | None = Field(SamplingSettings().top_p, gt=0, le=1, description="nucleus sampling; 1 or null: off")
     top_k: int | None = Field(None, ge=1, le=200)
     seed: int | None = Field(None, ge=0, le=2**31 - 1, description="null: the server picks one and returns it")
-    max_chars: int = Field(1500, ge=100, le=4000, description="a tune still going at this length is cut")
+    max_chars: int = Field(SamplingSettings().max_chars, ge=100, le=4000,
+                           description="a tune still going at this length is cut")
     key: str | None = Field(None, pattern=KEY_PATTERN, examples=["G", "Ador", "Bbmix", "F#m"])
     meter: str | None = Field(None, pattern=METER_PATTERN, examples=["6/8", "C|"])
     rhythm: str | None = Field(None, pattern=RHYTHM_PATTERN, examples=["reel", "slip jig"])
@@ -86,6 +86,8 @@ class GenerateRequest(BaseModel):
     # Form control, passed on only when this Tunesmith's sampler accepts them (see sampler_options).
     parts: int | None = Field(None, ge=1, le=8)
     bars_per_part: int | None = Field(None, ge=1, le=64)
+    form: Literal["auto", "free"] = Field("auto", description="auto: a form like the training tunes' of the type "
+                                                              "(unless parts is given); free: none")
     constrain: bool | None = None
 
     @field_validator("key", "meter", "rhythm", mode="before")
@@ -94,7 +96,7 @@ class GenerateRequest(BaseModel):
         return None if isinstance(value, str) and not value.strip() else value
 
 
-FORM_OPTIONS = ("parts", "bars_per_part", "constrain")
+FORM_OPTIONS = ("parts", "bars_per_part", "form", "constrain")
 
 
 class RenderRequest(BaseModel):
@@ -455,7 +457,7 @@ def quality_record(text: str, index: object = None) -> dict:
     from tunesmith.quality import check_tune
 
     try:
-        report = check_tune(text, use_abc2midi=shutil.which("abc2midi") is not None, index=index)
+        report = check_tune(text, index=index)
     except Exception as error:  # the checker must never take a page down
         return {"valid": False, "error": f"{type(error).__name__}: {error}"}
     notes = [f"missing {letter}:" for letter in report.missing_fields]

@@ -1,0 +1,190 @@
+"""Forms and cadences learnt from a tune book, and drawn from for a request that names none.
+
+A real reel is two 8-bar parts, each played twice, and it ends on its tonic; a model left to
+itself writes whatever length comes and stops where it stops. So a run stores what its
+training tunes look like (`form_table`, in the run's metadata as "forms") and `draw_request`
+picks a tune type, a key, a form and the note each part ends on in the proportions the book has
+(the keys of the book as written: a model trained on every transposition would otherwise choose
+Db as often as D):
+
+    {"types": [{"rhythm": "reel", "meter": "C|", "tunes": 250, "keys": {"D": 80, "G": 70, ...},
+                "forms": {"2x8r": 150, "2x8": 40, "free": 60}}, ...],
+     "cadences": {"reel": {"part": {"1": 90, "5": 60, ...}, "tune": {"1": 200, "5": 12, ...}}, ...}}
+
+A form is written "<parts>x<bars per part>", "r" when every part ends with a repeat, "p" when
+the tune starts with a pickup; "free" counts the tunes whose parts differ in length (a request
+is never drawn free: those tunes' share goes to the regular forms in proportion). Cadences are
+scale degrees of the last note (1 = the tonic).
+"""
+
+from __future__ import annotations
+
+import random
+import re
+from collections import Counter
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from tunesmith.abcnotation import parse_fields
+from tunesmith.constraints import KEY, SCALE_LETTERS, Form
+from tunesmith.quality import SEMITONE, key_signature, read_tune, section_shape
+
+FREE = "free"
+FORM_KEY = re.compile(r"(\d+)x(\d+)(r?)(p?)")
+MIN_TUNES = 10  # fewer tunes of a type than this: its forms are pooled with its metre's
+
+
+@dataclass(frozen=True)
+class Drawn:
+    """What a request that left things open gets: the type's header fields and a form (None: free)."""
+
+    key: str | None
+    rhythm: str | None
+    meter: str | None
+    form: Form | None
+
+
+def form_key(form: Form) -> str:
+    """Example: Form(2, 8, repeats=True, pickup=False) -> "2x8r"."""
+    return f"{form.parts}x{form.bars_per_part}{'r' if form.repeats else ''}{'p' if form.pickup else ''}"
+
+
+def parse_form(key: str) -> Form | None:
+    """Example: "2x8rp" -> Form(2, 8, repeats=True, pickup=True); "free" -> None."""
+    match = FORM_KEY.fullmatch(key)
+    if not match:
+        return None
+    parts, bars, repeats, pickup = match.groups()
+    return Form(int(parts), int(bars), bool(repeats), bool(pickup))
+
+
+def tune_form(text: str) -> str:
+    """The form key of a real tune, or "free" when its parts are not all alike (or too many)."""
+    tune = read_tune(text)
+    sections = section_shape(tune)
+    if not sections or len(set(sections)) != 1 or not 1 <= len(sections) <= 8 or not 1 <= sections[0][0] <= 64:
+        return FREE
+    first = tune.bars[0] if tune.bars else None
+    pickup = first is not None and first.expected is not None and 0 < first.duration < first.expected
+    bars, repeated = sections[0]
+    return form_key(Form(len(sections), bars, repeated, pickup))
+
+
+def scale_degree(pitch: int, key: str) -> int | None:
+    """The degree (1-7) of a MIDI pitch in the scale of K:, None when it is outside it.
+
+    Example: (62, "D") -> 1, (69, "D") -> 5, (65, "D") -> None (F natural in D major), (69, "Ador") -> 1.
+    """
+    signature = key_signature(key)
+    tonic_letter = key.strip()[:1].upper()
+    if signature is None or tonic_letter not in SCALE_LETTERS:  # K:HP (Highland pipes), K:none
+        return None
+    tonic = SCALE_LETTERS.index(tonic_letter)
+    for letter in SCALE_LETTERS:
+        if (SEMITONE[letter] + signature[letter] - pitch) % 12 == 0:
+            return (SCALE_LETTERS.index(letter) - tonic) % 7 + 1
+    return None
+
+
+def part_endings(text: str) -> list[int | None]:
+    """The scale degree of the last note of each part; the last item is the tune's own ending."""
+    key = parse_fields(text).get("K", "")
+    degrees = []
+    for bars in section_ends(read_tune(text).bars):
+        pitches = [e.pitch for bar in bars for e in bar.elements if e.pitch is not None]
+        degrees.append(scale_degree(pitches[-1], key) if pitches else None)
+    return degrees
+
+
+def section_ends(bars: list) -> list[list]:
+    """The bars of each part: a part starts after a repeat or double bar that does not open a second
+    ending; a lone pickup before the first |: is not a part."""
+    parts: list[list] = []
+    for bar in bars:
+        if not parts or (bar.new_section and not (bar.ending and bar.ending >= 2)):
+            parts.append([])
+        parts[-1].append(bar)
+    return [part for part in parts if len(part) > 1] or parts
+
+
+def form_table(texts: Iterable[str]) -> dict:
+    """What the tunes look like, by type: see the module docstring. Example: form_table(train_texts)."""
+    types: dict[tuple[str, str], Counter] = {}
+    keys: dict[tuple[str, str], Counter] = {}
+    cadences: dict[str, dict[str, Counter]] = {}
+    for text in texts:
+        fields = parse_fields(text)
+        rhythm, meter = fields.get("R", ""), fields.get("M", "")
+        if not meter:
+            continue
+        types.setdefault((rhythm, meter), Counter())[tune_form(text)] += 1
+        if KEY.fullmatch(fields.get("K", "")):  # only keys a request can ask for ("K:D clef=bass" is not one)
+            keys.setdefault((rhythm, meter), Counter())[fields["K"]] += 1
+        endings = part_endings(text)
+        counts = cadences.setdefault(rhythm, {"part": Counter(), "tune": Counter()})
+        for degree in endings[:-1]:
+            counts["part"][str(degree)] += 1
+        if endings:
+            counts["tune"][str(endings[-1])] += 1
+    rows = [{"rhythm": rhythm, "meter": meter, "tunes": sum(forms.values()),
+             "keys": dict(keys.get((rhythm, meter), Counter()).most_common()), "forms": dict(forms.most_common())}
+            for (rhythm, meter), forms in types.items()]
+    rows.sort(key=lambda row: -row["tunes"])
+    return {"types": rows, "cadences": {r: {k: dict(c.most_common()) for k, c in v.items()}
+                                         for r, v in cadences.items()}}
+
+
+def _choice(rng: random.Random, counts: dict[str, int]) -> str:
+    keys = list(counts)
+    return rng.choices(keys, weights=[counts[k] for k in keys])[0]
+
+
+def _matching(rows: list[dict], rhythm: str | None, meter: str | None) -> list[dict]:
+    """The table's types that fit what was asked, relaxing the metre and then the rhythm when none do."""
+    if rhythm is None and meter is None:
+        return rows
+    for want_rhythm, want_meter in ((rhythm, meter), (rhythm, None), (None, meter)):
+        if want_rhythm is None and want_meter is None:
+            continue
+        found = [row for row in rows if want_rhythm in (None, row["rhythm"]) and want_meter in (None, row["meter"])]
+        if found:
+            return found
+    return []
+
+
+def draw_request(table: dict, rng: random.Random, rhythm: str | None = None, meter: str | None = None,
+                 key: str | None = None) -> Drawn:
+    """A type, a key, a form and the cadences for one tune, drawn in the book's own proportions.
+
+    What the request names is kept; a request that names neither rhythm nor metre gets a type
+    drawn from the book (so a form that suits it). Example: draw_request(table, rng, rhythm="reel")
+    -> Drawn("D", "reel", "C|", Form(2, 8, repeats=True, pickup=False, cadences=(5, 1))).
+    """
+    rows = _matching(table.get("types", []), rhythm, meter)
+    if not rows:
+        return Drawn(key, rhythm, meter, None)
+    pooled = [row for row in rows if row["tunes"] >= MIN_TUNES] or rows
+    row = rng.choices(pooled, weights=[r["tunes"] for r in pooled])[0]
+    forms: Counter = Counter()
+    for other in pooled:
+        if other["meter"] == row["meter"] and (rhythm is not None or other["rhythm"] == row["rhythm"]):
+            forms.update(other["forms"])
+    # Irregular tunes are drawn as the regular forms in proportion: a model left without a form
+    # rambles on to the length cap, which no tune book does.
+    del forms[FREE]
+    form = parse_form(_choice(rng, dict(forms))) if forms else None
+    if form is not None:
+        form = _with_cadences(form, table.get("cadences", {}).get(row["rhythm"]), rng)
+    chosen_rhythm = rhythm if rhythm is not None else (row["rhythm"] or None)
+    chosen_key = key if key is not None else (_choice(rng, row["keys"]) if row.get("keys") else None)
+    return Drawn(chosen_key or None, chosen_rhythm, meter if meter is not None else row["meter"], form)
+
+
+def _with_cadences(form: Form, counts: dict | None, rng: random.Random) -> Form:
+    """The form with the degree each part ends on drawn from the book (None where it ends off the scale)."""
+    if not counts or not counts.get("tune"):
+        return form
+    draw = [_choice(rng, counts["part"]) if counts.get("part") else "None" for _ in range(form.parts - 1)]
+    draw.append(_choice(rng, counts["tune"]))
+    return Form(form.parts, form.bars_per_part, form.repeats, form.pickup,
+                tuple(int(d) if d != "None" else None for d in draw))
