@@ -251,6 +251,7 @@ RATE_ROWS = [
     ("metre_ok", "every bar the right length", "{:.1%}"),
     ("mean_bars_correct", "bars of the right length", "{:.1%}"),
     ("aabb", "AABB with 8-bar parts", "{:.1%}"),
+    ("ends_on_tonic", "ends on the tonic of its key", "{:.1%}"),
     ("mean_in_key", "notes in the key of K:", "{:.1%}"),
     ("mean_pitch_range", "pitch range (semitones)", "{:.1f}"),
     ("copied", "copies >= 4 bars of a training tune", "{:.1%}"),
@@ -330,7 +331,7 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     if args.constrained_vs_free or args.requests or args.keys:
         return _evaluate_control(load_model(run), run, args)
     result = evaluate_model(load_model(run), args.data, args.samples, args.temperature, args.seed,
-                            constrain=not args.free)
+                            constrain=not args.free, form=args.form)
     where = "held-out split" if result["own_split"] else "data not used in training"
     print(f"{run}: {result['heldout_bpc']:.3f} bits per character on {result['heldout_tunes']} tunes ({where})")
     print(rate_table({"generated": result["generated"], "held-out real": result["reference"]}))
@@ -608,6 +609,8 @@ def build_parser() -> argparse.ArgumentParser:
     ev.add_argument("--seed", type=int, default=0)
     ev.add_argument("--free", action="store_true",
                     help="check tunes sampled without the bar and form constraint: the model's own validity")
+    ev.add_argument("--form", choices=["auto", "free"], default="auto",
+                    help="the form of the generated tunes, as generate gives it (auto) or none (free)")
     ev.add_argument("--json", help="write every figure here")
     ev.add_argument("--report", help="folder for a Markdown report with plots")
     ev.add_argument("--constrained-vs-free", action="store_true",

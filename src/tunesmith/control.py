@@ -20,7 +20,8 @@ from tunesmith.abcnotation import canonical_key, canonical_rhythm, parse_fields
 from tunesmith.checkpoint import TrainedModel
 from tunesmith.constraints import Form
 from tunesmith.evaluation import bits_per_char, rates
-from tunesmith.quality import check_tune, read_tune
+from tunesmith.quality import check_tune, key_centre, read_tune
+from tunesmith.quality import ends_on_tonic as quality_ends_on_tonic
 from tunesmith.sampling import SamplingSettings, sample_tunes
 
 # The metre each tune type is written in, in the tune books Tunesmith reads.
@@ -90,9 +91,7 @@ def ends_on_tonic(text: str) -> bool:
 
     Example: a tune in K:Bb ending on B flat -> True; one in K:Bb ending on F -> False.
     """
-    centre = key_centre(parse_fields(text).get("K", ""))
-    pitches = read_tune(text).pitches
-    return centre is not None and bool(pitches) and (pitches[-1] - centre[0]) % 12 == 0
+    return quality_ends_on_tonic(read_tune(text), parse_fields(text).get("K", ""))
 
 
 # Krumhansl & Kessler's probe-tone ratings (1982), from the tonic up by semitones: how well each
@@ -102,21 +101,6 @@ KEY_PROFILES = {
     "major": (6.35, 2.23, 3.48, 2.33, 4.38, 4.09, 2.52, 5.19, 2.39, 3.66, 2.29, 2.88),
     "minor": (6.33, 2.68, 3.52, 5.38, 2.60, 3.53, 2.54, 4.75, 3.98, 2.69, 3.34, 3.17),
 }
-MINOR_MODES = ("m", "min", "aeo", "dor", "phr", "loc")  # modes with a minor third above the tonic
-
-
-def key_centre(key: str) -> tuple[int, str] | None:
-    """The tonic's pitch class and major/minor of a K: value. Example: "F#m" -> (6, "minor")."""
-    from tunesmith.quality import KEY, SEMITONE
-
-    match = KEY.match(key)
-    if not match:
-        return None
-    letter, accidental, mode = match.group(1), match.group(2), (match.group(3) or "").lower()
-    tonic = (SEMITONE[letter.upper()] + {"#": 1, "b": -1}.get(accidental, 0)) % 12
-    return tonic, "minor" if mode[:3] in MINOR_MODES else "major"
-
-
 def estimated_key(text: str) -> tuple[int, str] | None:
     """The key a tune sounds in, from its notes alone (Krumhansl-Schmuckler, weighted by duration).
 

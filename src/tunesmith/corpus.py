@@ -109,6 +109,14 @@ def resolve_files(data: str) -> list[Path]:
     raise DataError(f"{shown}: no such file or folder, and not a named corpus ({names})")
 
 
+def corpus_name(source: str) -> str:
+    """The named corpus a tune's source file belongs to, else the source itself.
+
+    Example: ".../music21/corpus/oneills1850/0001-0050.abc" -> "oneills".
+    """
+    return next((name for name, (folder, _) in MUSIC21_CORPORA.items() if f"/{folder}/" in source), source)
+
+
 def load_file(path: Path) -> Corpus:
     """All tunes of one tune book; unreadable files become one skipped entry, not a crash."""
     try:

@@ -80,12 +80,14 @@ def evaluate_model(
     temperature: float = 1.0,
     seed: int = 0,
     constrain: bool = True,
+    form: str = "auto",
 ) -> dict:
     """Held-out bits per character, and the tune checks on generated vs held-out real tunes.
 
     Every rate of the generated tunes stands beside the same rate of real held-out tunes,
     and novelty is measured against the model's own training tunes. constrain=False checks
-    what the model writes on its own (the figure to compare models by); True, what a user gets.
+    what the model writes on its own (the figure to compare models by); True, what a user gets
+    (with form "auto", as generate gives it; "free" for no form).
     """
     from tunesmith.quality import NoveltyIndex, check_tune
     from tunesmith.sampling import SamplingSettings, sample_tunes
@@ -93,13 +95,14 @@ def evaluate_model(
     timings: dict[str, float] = {}
     started = time.perf_counter()
     train, heldout, own_split = heldout_texts(model, data)
-    result: dict = {"heldout_tunes": len(heldout), "own_split": own_split, "constrained": constrain}
+    result: dict = {"heldout_tunes": len(heldout), "own_split": own_split, "constrained": constrain,
+                    "form": form if constrain else "free"}
     result["heldout_bpc"] = round(bits_per_char(model.network, model.vocab, heldout), 4)
     result["unknown_characters"] = sum(ch not in model.vocab.index for t in heldout for ch in t)
     timings["score"] = time.perf_counter() - started
     started = time.perf_counter()
     generated = sample_tunes(model, samples, settings=SamplingSettings(temperature=temperature, constrain=constrain),
-                             seed=seed)
+                             seed=seed, form=form if constrain else None)
     timings["generate"] = time.perf_counter() - started
     started = time.perf_counter()
     index = NoveltyIndex(train)

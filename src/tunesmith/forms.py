@@ -24,10 +24,11 @@ import re
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass
+from functools import lru_cache
 
 from tunesmith.abcnotation import parse_fields
 from tunesmith.constraints import KEY, SCALE_LETTERS, Form
-from tunesmith.quality import SEMITONE, key_signature, read_tune, section_shape
+from tunesmith.quality import SEMITONE, ReadTune, key_signature, read_tune, section_shape
 
 FREE = "free"
 FORM_KEY = re.compile(r"(\d+)x(\d+)(r?)(p?)")
@@ -60,8 +61,13 @@ def parse_form(key: str) -> Form | None:
 
 def tune_form(text: str) -> str:
     """The form key of a real tune, or "free" when its parts are not all alike (or too many)."""
-    tune = read_tune(text)
+    return _form_of(read_tune(text))
+
+
+def _form_of(tune: ReadTune) -> str:
     sections = section_shape(tune)
+    if sections and sections[0][0] == 0:  # a pickup before the first |: is not a part
+        sections = sections[1:]
     if not sections or len(set(sections)) != 1 or not 1 <= len(sections) <= 8 or not 1 <= sections[0][0] <= 64:
         return FREE
     first = tune.bars[0] if tune.bars else None
@@ -88,9 +94,12 @@ def scale_degree(pitch: int, key: str) -> int | None:
 
 def part_endings(text: str) -> list[int | None]:
     """The scale degree of the last note of each part; the last item is the tune's own ending."""
-    key = parse_fields(text).get("K", "")
+    return _endings_of(read_tune(text), parse_fields(text).get("K", ""))
+
+
+def _endings_of(tune: ReadTune, key: str) -> list[int | None]:
     degrees = []
-    for bars in section_ends(read_tune(text).bars):
+    for bars in section_ends(tune.bars):
         pitches = [e.pitch for bar in bars for e in bar.elements if e.pitch is not None]
         degrees.append(scale_degree(pitches[-1], key) if pitches else None)
     return degrees
@@ -113,14 +122,12 @@ def form_table(texts: Iterable[str]) -> dict:
     keys: dict[tuple[str, str], Counter] = {}
     cadences: dict[str, dict[str, Counter]] = {}
     for text in texts:
-        fields = parse_fields(text)
-        rhythm, meter = fields.get("R", ""), fields.get("M", "")
+        rhythm, meter, key, form, endings = _summary(text)
         if not meter:
             continue
-        types.setdefault((rhythm, meter), Counter())[tune_form(text)] += 1
-        if KEY.fullmatch(fields.get("K", "")):  # only keys a request can ask for ("K:D clef=bass" is not one)
-            keys.setdefault((rhythm, meter), Counter())[fields["K"]] += 1
-        endings = part_endings(text)
+        types.setdefault((rhythm, meter), Counter())[form] += 1
+        if KEY.fullmatch(key):  # only keys a request can ask for ("K:D clef=bass" is not one)
+            keys.setdefault((rhythm, meter), Counter())[key] += 1
         counts = cadences.setdefault(rhythm, {"part": Counter(), "tune": Counter()})
         for degree in endings[:-1]:
             counts["part"][str(degree)] += 1
@@ -132,6 +139,14 @@ def form_table(texts: Iterable[str]) -> dict:
     rows.sort(key=lambda row: -row["tunes"])
     return {"types": rows, "cadences": {r: {k: dict(c.most_common()) for k, c in v.items()}
                                          for r, v in cadences.items()}}
+
+
+@lru_cache(maxsize=1 << 15)  # the same tune books are read by run after run in one process
+def _summary(text: str) -> tuple[str, str, str, str, tuple[int | None, ...]]:
+    """(rhythm, metre, key, form, part endings) of one tune, read once."""
+    fields, tune = parse_fields(text), read_tune(text)
+    key = fields.get("K", "")
+    return fields.get("R", ""), fields.get("M", ""), key, _form_of(tune), tuple(_endings_of(tune, key))
 
 
 def _choice(rng: random.Random, counts: dict[str, int]) -> str:

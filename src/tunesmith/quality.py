@@ -43,6 +43,7 @@ from tunesmith.abcnotation import (
 )
 
 REQUIRED_FIELDS = ("X", "M", "K")  # L: has a default, so it is not required
+MINOR_MODES = ("m", "min", "aeo", "dor", "phr", "loc")  # modes with a minor third above the tonic
 ABC2MIDI_TIMEOUT = 10.0  # seconds; abc2midi takes milliseconds on a tune
 COPY_BARS = 4  # a run of this many bars shared with a training tune counts as copied
 MAX_REST_BARS = 64  # Z64 and longer: generated text, not a folk tune
@@ -115,6 +116,7 @@ class TuneReport:
     notes: int
     pitch_range: int  # semitones from the lowest to the highest note
     in_key: float  # share of notes whose pitch class is in the scale of K:
+    ends_on_tonic: bool  # the last note is the tonic of K: (a tonal centre, which in_key is not)
     # novelty (None when no NoveltyIndex was given)
     longest_copy: int | None = None
     nearest_tune: int | None = None
@@ -505,6 +507,22 @@ def _after(section: list[_Bar], length: Fraction) -> list[_Bar]:
     return []
 
 
+def key_centre(key: str) -> tuple[int, str] | None:
+    """The tonic's pitch class and major/minor of a K: value. Example: "F#m" -> (6, "minor")."""
+    match = KEY.match(key)
+    if not match:
+        return None
+    letter, accidental, mode = match.group(1), match.group(2), (match.group(3) or "").lower()
+    tonic = (SEMITONE[letter.upper()] + {"#": 1, "b": -1}.get(accidental, 0)) % 12
+    return tonic, "minor" if mode[:3] in MINOR_MODES else "major"
+
+
+def ends_on_tonic(tune: ReadTune, key: str) -> bool:
+    """Whether the last note is the tonic of K:. Example: a tune in K:Bb ending on B flat -> True."""
+    centre = key_centre(key)
+    return centre is not None and bool(tune.pitches) and (tune.pitches[-1] - centre[0]) % 12 == 0
+
+
 def section_shape(tune: ReadTune) -> list[tuple[int, bool]]:
     """(bars, repeated) for each part of a tune, endings merged. Example: AABB reel -> [(8, True), (8, True)]."""
     return _merge_endings(_split_sections(tune.bars))
@@ -729,6 +747,7 @@ def check_tune(text: str, *, use_abc2midi: bool | None = None, use_music21: bool
         **syntax_report(text, fields, tune.problems, use_abc2midi, use_music21),
         **metre_report(tune.bars),
         **form_report(tune),
+        ends_on_tonic=ends_on_tonic(tune, fields.get("K", "")),
         **novelty,
     )
 
@@ -754,6 +773,7 @@ def summarise(reports: Sequence[TuneReport]) -> dict:
         "mean_bars_correct": mean(r.bars_correct / r.bars_total if r.bars_total else 0 for r in reports),
         "aabb": mean(report.aabb for report in reports),
         "mean_in_key": mean(report.in_key for report in reports),
+        "ends_on_tonic": mean(report.ends_on_tonic for report in reports),
         "mean_pitch_range": mean(report.pitch_range for report in reports),
     }
     if all(report.copied is not None for report in reports):

@@ -214,7 +214,7 @@ class Trainer:
         self.commit = git_commit()
         self.data_description = {**(data_description or {}), "split": split.sizes(),
                                  "fingerprint": data_fingerprint(self.train_texts)}
-        self.forms = form_table(self.train_texts)  # what generate(form="auto") draws from
+        self._forms: dict | None = None  # what generate(form="auto") draws from: see forms()
         self._prepare_run_dir(resume)
         torch.manual_seed(self.config.seed)  # the same initial weights on every rank
         stream_texts = training_texts(self.train_texts, self.config.transpose, self.log)
@@ -280,6 +280,7 @@ class Trainer:
         self._restore_rng(tensors, meta["state"]["step"])
         self.state = RunState(**meta["state"])
         self.state.finished = False
+        self._forms = meta.get("forms")
         self.log(f"resuming {self.run_dir} at step {self.state.step}")
 
     def _restore_rng(self, tensors: dict[str, torch.Tensor], step: int) -> None:
@@ -382,6 +383,12 @@ class Trainer:
 
     # -- evaluation and checkpoints --------------------------------------------------
 
+    def forms(self) -> dict:
+        """The training tunes' form table (tunesmith.forms), made at the first checkpoint, kept on resume."""
+        if self._forms is None:
+            self._forms = form_table(self.train_texts)
+        return self._forms
+
     def meta(self, **extra: object) -> dict:
         return describe(
             self.network, self.vocab,
@@ -390,7 +397,7 @@ class Trainer:
             git_commit=self.commit,
             train_config=asdict(self.config),
             data=self.data_description,
-            forms=self.forms,
+            forms=self.forms(),
             state=asdict(self.state),
             **extra,
         )

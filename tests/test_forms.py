@@ -1,0 +1,114 @@
+"""Forms and cadences learnt from tune books, drawn from, and held by the constraint."""
+
+import random
+from collections import Counter
+
+import pytest
+
+from tunesmith.constraints import Form, TuneState
+from tunesmith.forms import (
+    FREE,
+    draw_request,
+    form_key,
+    form_table,
+    parse_form,
+    part_endings,
+    scale_degree,
+    tune_form,
+)
+
+REEL = "X:1\nT:r\nR:reel\nM:C|\nL:1/8\nK:D\n|:dAFA dAFA|GBAG FDED|dAFA dAFA|GBAG FD D2:|\n|:fefg afdf|gfga bgeg|fefg afdf|gefd B2A2:|"
+JIG = "X:1\nT:j\nR:jig\nM:6/8\nL:1/8\nK:G\nD|:GAG GBd|edB dBA|GAG GBd|edB A2:|"
+
+
+@pytest.mark.parametrize("key", ["2x8r", "2x8rp", "3x8", "1x16p", "4x4r"])
+def test_form_keys_round_trip(key):
+    assert form_key(parse_form(key)) == key
+
+
+def test_free_is_no_form():
+    assert parse_form(FREE) is None
+
+
+def test_a_real_tune_has_its_form():
+    assert tune_form(REEL) == "2x4r"
+    assert tune_form(JIG) == "1x4rp"  # a pickup before the |:
+
+
+@pytest.mark.parametrize(("pitch", "key", "degree"), [
+    (62, "D", 1), (69, "D", 5), (65, "D", None), (66, "D", 3), (69, "Ador", 1), (72, "Ador", 3),
+    (70, "Bb", 1), (71, "Bb", None), (64, "Em", 1), (67, "Em", 3), (60, "Dmix", 7),
+])
+def test_scale_degree(pitch, key, degree):
+    assert scale_degree(pitch, key) == degree
+
+
+def test_part_endings():
+    assert part_endings(REEL) == [1, 5]  # A part home on D; B part on A, the fifth
+    assert part_endings(JIG) == [2]  # A in G
+
+
+def test_form_table_of_a_book_counts_every_tune(oneills_split):
+    texts = [t.text for t in oneills_split.train[:400]]
+    table = form_table(texts)
+    assert sum(row["tunes"] for row in table["types"]) == sum("\nM:" in t for t in texts)
+    reels = [row for row in table["types"] if row["rhythm"] == "reel"]
+    assert reels and all(sum(row["forms"].values()) == row["tunes"] for row in reels)
+    assert all(row["keys"] for row in reels)
+
+
+def test_draws_follow_the_book_and_never_draw_free(oneills_split):
+    table = form_table([t.text for t in oneills_split.train])
+    rng = random.Random(0)
+    draws = [draw_request(table, rng, rhythm="hornpipe") for _ in range(2000)]
+    assert all(d.rhythm == "hornpipe" and d.form is not None and d.key for d in draws)
+    hornpipes = Counter()
+    for row in table["types"]:
+        if row["rhythm"] == "hornpipe" and row["meter"] == draws[0].meter:
+            hornpipes.update(row["forms"])
+    del hornpipes[FREE]
+    expected = hornpipes["2x8rp"] / sum(hornpipes.values())
+    drawn = sum(form_key(Form(d.form.parts, d.form.bars_per_part, d.form.repeats, d.form.pickup)) == "2x8rp"
+                for d in draws if d.meter == draws[0].meter) / sum(d.meter == draws[0].meter for d in draws)
+    assert abs(drawn - expected) < 0.05
+    assert all(len(d.form.cadences) == d.form.parts for d in draws)
+
+
+def test_a_request_naming_nothing_gets_a_type_of_the_book(oneills_split):
+    table = form_table([t.text for t in oneills_split.train])
+    drawn = [draw_request(table, random.Random(seed)) for seed in range(200)]
+    meters = Counter(d.meter for d in drawn)
+    assert meters.most_common(1)[0][0] in ("6/8", "C|")  # O'Neill's commonest metres
+    assert all(d.meter for d in drawn)
+
+
+def _ends(body: str, cadence: int, key: str = "D") -> bool:
+    state = TuneState(Form(1, 2, repeats=False, pickup=False, cadences=(cadence,)))
+    return state.push_text(f"X:1\nT:t\nM:C|\nL:1/8\nK:{key}\n{body}") and state.can_end()
+
+
+@pytest.mark.parametrize(("body", "cadence", "key", "ok"), [
+    ("dAFA dAFA|GBAG FDD2||", 1, "D", True),  # home on D
+    ("dAFA dAFA|GBAG FDE2||", 1, "D", False),  # on E: refused at the double bar
+    ("dAFA dAFA|GBAG FDA2||", 5, "D", True),  # the fifth, asked for
+    ("dAFA dAFA|GBAG FD=D2||", 1, "D", True),  # a natural D is still D in D major
+    ("dAFA dAFA|GBAG FD^D2||", 1, "D", False),  # D sharp is not
+    ("dAFA dAFA|GBAG FDD z||", 1, "D", True),  # a rest after the last note
+    ("BAGA BAGA|BAGA BAGB||", 1, "Ador", False),
+    ("BAGA BAGA|BAGA BAA2||", 1, "Ador", True),
+])
+def test_the_constraint_holds_a_part_to_its_cadence(body, cadence, key, ok):
+    assert _ends(body, cadence, key) is ok
+
+
+def test_a_cadence_given_up_lets_the_part_end():
+    state = TuneState(Form(1, 2, repeats=False, pickup=False, cadences=(1,)))
+    assert state.push_text("X:1\nT:t\nM:C|\nL:1/8\nK:D\ndAFA dAFA|GBAG FDE2")
+    assert state.cadence_due() and not state.allows("||")
+    assert state.relax_cadence() and state.allows("||") and not state.relax_cadence()
+
+
+def test_a_full_bar_that_cannot_close_refuses_spaces_at_once():
+    state = TuneState(Form(1, 2, repeats=False, pickup=False, cadences=(1,)))
+    assert state.push_text("X:1\nT:t\nM:C|\nL:1/8\nK:D\ndAFA dAFA|GBAG FDE2")
+    assert not state.allows(" ") and not state.allows("\n")
