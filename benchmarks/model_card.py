@@ -21,6 +21,7 @@ from tunesmith.checkpoint import load_model
 from tunesmith.corpus import corpus_name, load_corpus, split_by_tune
 from tunesmith.evaluation import bits_per_char, rates
 from tunesmith.quality import NoveltyIndex, check_tune
+from tunesmith.realism import realism_report
 from tunesmith.sampling import SamplingSettings, sample_tunes
 from tunesmith.training import data_fingerprint
 
@@ -51,6 +52,7 @@ def main() -> None:
     parser.add_argument("--samples", type=int, default=200)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--json", help="write every figure here")
+    parser.add_argument("--compare-free", action="store_true", help="also sample with form free (as before)")
     args = parser.parse_args()
     model = load_model(args.model)
     split = own_split(model)
@@ -73,6 +75,11 @@ def main() -> None:
     heldout = [t.text for t in split.valid + split.test][: args.samples]
     real = rates([check_tune(text, index=index) for text in heldout])
     card["checks"] = {"generated": generated, "held-out real": real}
+    card["realism"] = realism_report([s.text for s in samples], heldout, args.seed)
+    if args.compare_free:  # the same model and seed without a drawn form: how tunes came out before
+        free = sample_tunes(model, args.samples, seed=args.seed, form="free", settings=SamplingSettings())
+        card["checks_form_free"] = rates([check_tune(s.text, index=index) for s in free], free)
+        card["realism_form_free"] = realism_report([s.text for s in free], heldout, args.seed)
     card["sampling"] = {"seconds": round(seconds, 1), "chars": sum(len(s.text) for s in samples),
                         "dead_ends": sum(s.dead_end for s in samples), "cut": sum(not s.finished for s in samples),
                         "cadences_dropped": sum(s.cadences_dropped for s in samples),

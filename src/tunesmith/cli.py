@@ -287,6 +287,23 @@ def _problem(report) -> str:
     return "bar lengths: " + ", ".join(f"bar {w.index} is {w.found} not {w.expected}" for w in wrong)
 
 
+def realism_lines(realism: dict) -> str:
+    """The realism judge's verdict in words: histogram overlaps, repetition, and the classifier."""
+    overlap = ", ".join(f"{name} {value:.2f}" for name, value in realism["overlap"].items())
+    means = realism["means"]
+    c2st = realism["c2st"]
+    away = "; ".join(f"{f['feature']} {f['generated']:g} vs {f['real']:g}" for f in c2st["gives_away"][:3])
+    return "\n".join([
+        f"histogram overlap with real tunes (1 = the same): {overlap}",
+        f"bars heard before in the tune: {means['repeats_exact']['generated']:.1%} "
+        f"(real {means['repeats_exact']['real']:.1%}); up to transposition "
+        f"{means['repeats_transposed']['generated']:.1%} (real {means['repeats_transposed']['real']:.1%})",
+        f"a classifier tells them from real tunes with accuracy {c2st['gradient_boosting']:.2f} "
+        f"(gradient-boosted trees; logistic regression {c2st['logistic_regression']:.2f}; 0.50: it cannot)",
+        f"what gives them away (generated vs real): {away}",
+    ])
+
+
 def _say_if_no_abc2midi() -> None:
     from tunesmith.quality import has_abc2midi
 
@@ -336,6 +353,8 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     print(f"{run}: {result['heldout_bpc']:.3f} bits per character on {result['heldout_tunes']} tunes ({where})")
     print(rate_table({"generated": result["generated"], "held-out real": result["reference"]}))
     _say_if_no_abc2midi()
+    if "realism" in result:
+        print(realism_lines(result["realism"]))
     print(f"timings (s): {result['timings_s']}")
     if args.json:
         Path(args.json).write_text(json.dumps(result, indent=1))

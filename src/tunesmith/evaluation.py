@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import math
 import time
 from collections.abc import Callable, Sequence
@@ -113,6 +114,12 @@ def evaluate_model(
     reference_reports = [check_tune(text, index=index) for text in heldout[:samples]]
     result["generated"] = rates(generated_reports, generated)
     result["reference"] = rates(reference_reports)
+    if importlib.util.find_spec("sklearn") is not None:  # the `eval` extra
+        from tunesmith.realism import realism_report
+
+        started = time.perf_counter()
+        result["realism"] = realism_report([s.text for s in generated], heldout[:samples], seed)
+        timings["realism"] = time.perf_counter() - started
     result["timings_s"] = {k: round(v, 2) for k, v in timings.items()}
     result["tunes"] = [s.text for s in generated]
     result["reports"] = [asdict(r) for r in generated_reports]
