@@ -95,3 +95,21 @@ def test_demo_train_reuses_a_finished_run(tmp_path, monkeypatch, tiny_run, capsy
     assert main(["demo", "--train", "--seed", "1"]) == 0
     assert "reusing the finished run" in capsys.readouterr().out
     assert len(list((tmp_path / "out" / "demo").glob("*.abc"))) == 8
+
+
+@pytest.mark.parametrize(("options", "said"), [
+    (["--key", "H"], "key 'H' is not a key"),
+    (["--meter", "7"], "meter '7' is not a metre"),
+    (["--temperature", "-1"], "temperature must be above 0"),
+    (["--num", "0"], "--num must be at least 1 (got 0)"),
+])
+def test_bad_generate_options_are_one_clear_line(tiny_run, capsys, options, said):
+    assert main(["generate", "--model", str(tiny_run), *options]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.count("\n") == 0 and said in err
+
+
+def test_a_rhythm_the_books_lack_is_written_with_a_warning(tiny_run, capsys):
+    assert main(["generate", "--model", str(tiny_run), "--rhythm", "disco", "--seed", "1", "--max-chars", "300"]) == 0
+    err = capsys.readouterr().err
+    assert "rhythm 'disco': the model's tune books have no such tunes (they have " in err and "reel" in err

@@ -116,13 +116,16 @@ def _model_name(run: Path) -> str:
 def cmd_generate(args: argparse.Namespace) -> int:
     from tunesmith.checkpoint import load_model
     from tunesmith.constraints import Form
-    from tunesmith.sampling import SamplingSettings, fresh_seed, sample_tunes
+    from tunesmith.sampling import SamplingSettings, check_request, fresh_seed, request_warnings, sample_tunes
 
+    check_request(args.key, args.meter)  # before the model loads
+    settings = SamplingSettings(args.temperature, args.top_k, args.top_p, args.max_chars, constrain=not args.free)
     run = _resolve_model(args.model)
     model = load_model(run)
-    settings = SamplingSettings(args.temperature, args.top_k, args.top_p, args.max_chars, constrain=not args.free)
     form = Form(args.parts, args.bars_per_part, not args.no_repeats, args.pickup) if args.parts else args.form
     seed = fresh_seed() if args.seed is None else args.seed
+    for warning in request_warnings(model, args.rhythm, args.meter):
+        print(f"tunesmith: {warning}", file=sys.stderr)
     started = time.perf_counter()
     samples = sample_tunes(
         model, args.num, key=args.key, meter=args.meter, rhythm=args.rhythm,
@@ -688,7 +691,8 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     args.argv = list(sys.argv[1:] if argv is None else argv)  # for `train --nproc`, which starts itself again
     if getattr(args, "num", 1) < 1:
-        parser.error("--num must be at least 1")
+        print(f"tunesmith: --num must be at least 1 (got {args.num})", file=sys.stderr)
+        return 2
     if getattr(args, "format", ["abc"]) != ["abc"] and not args.out:
         parser.error("--format needs --out (a folder for the files)")
     try:

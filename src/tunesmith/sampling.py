@@ -17,9 +17,9 @@ from dataclasses import dataclass, replace
 
 import torch
 
-from tunesmith.abcnotation import canonical_key, canonical_rhythm
+from tunesmith.abcnotation import canonical_key, canonical_rhythm, meter_fraction
 from tunesmith.checkpoint import TrainedModel
-from tunesmith.constraints import Form, TuneState
+from tunesmith.constraints import KEY, Form, TuneState
 from tunesmith.forms import FREE, draw_request, form_key
 
 FREE_LINE = None  # a script item meaning "let the model write up to the end of this line"
@@ -39,8 +39,8 @@ class SamplingSettings:
 
     def __post_init__(self):
         # Each of these would otherwise fail deep in torch, with a message about tensors.
-        if not math.isfinite(self.temperature) or self.temperature > 1e6:  # float32 overflows near 3.4e38
-            raise ValueError(f"temperature must be a number up to 1,000,000 (got {self.temperature})")
+        if not math.isfinite(self.temperature) or not 0 < self.temperature <= 1e6:  # float32 overflows near 3.4e38
+            raise ValueError(f"temperature must be above 0 and at most 1,000,000 (got {self.temperature})")
         if self.top_k is not None and self.top_k < 0:
             raise ValueError(f"top-k must be 0 (off) or more (got {self.top_k})")
         if self.top_p is not None and not 0 < self.top_p <= 1:
@@ -294,6 +294,7 @@ def sample_tunes(
     network, vocab = model.network, model.vocab
     network.eval()
     device = next(network.parameters()).device
+    check_request(key, meter)
     seed = fresh_seed() if seed is None else seed
     requests = tune_requests(model, num, key, meter, rhythm, form, random.Random(seed))
     scripts = [header_script(k, m, r, prime) for k, m, r, _ in requests]
@@ -370,6 +371,31 @@ def tune_requests(model: TrainedModel, num: int, key: str | None, meter: str | N
     if isinstance(form, str) and form not in ("auto", FREE):
         raise ValueError(f"form must be a Form, 'auto' or 'free' (got {form!r})")
     return [(key, meter, rhythm, form if isinstance(form, Form) else None)] * num
+
+
+def check_request(key: str | None, meter: str | None) -> None:
+    """A key or metre that is not one, said in words before any sampling (ValueError)."""
+    if key is not None and not KEY.fullmatch(canonical_key(key)):
+        raise ValueError(f"key {key!r} is not a key: write a letter A-G, then # or b if it has one, then a mode "
+                         "(m, dor, mix, lyd, phr, loc), e.g. G, F#m, Ador, Bbmix")
+    if meter is not None and meter_fraction(meter) is None:
+        raise ValueError(f"meter {meter!r} is not a metre: write C, C| or a fraction such as 6/8, 3/4, 9/8")
+
+
+def request_warnings(model: TrainedModel, rhythm: str | None, meter: str | None) -> list[str]:
+    """What the model's tune books never had: a rhythm or metre it will write without having seen one."""
+    rows = model.meta.get("forms", {}).get("types", [])
+    if not rows:
+        return []
+    warnings = []
+    rhythms = sorted({row["rhythm"] for row in rows if row["rhythm"]})
+    if rhythm and canonical_rhythm(rhythm) not in rhythms:
+        warnings.append(f"rhythm {rhythm!r}: the model's tune books have no such tunes (they have "
+                        f"{', '.join(rhythms)}); it writes one anyway, without a form of its own")
+    meters = sorted({row["meter"] for row in rows})
+    if meter and meter not in meters:
+        warnings.append(f"meter {meter!r}: no tune of the model's books is in it (they are in {', '.join(meters)})")
+    return warnings
 
 
 def _check_prompt(script: list[str | None], vocab) -> None:
