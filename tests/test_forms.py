@@ -17,7 +17,8 @@ from tunesmith.forms import (
     tune_form,
 )
 
-REEL = "X:1\nT:r\nR:reel\nM:C|\nL:1/8\nK:D\n|:dAFA dAFA|GBAG FDED|dAFA dAFA|GBAG FD D2:|\n|:fefg afdf|gfga bgeg|fefg afdf|gefd B2A2:|"
+REEL = ("X:1\nT:r\nR:reel\nM:C|\nL:1/8\nK:D\n|:dAFA dAFA|GBAG FDED|dAFA dAFA|GBAG FD D2:|\n"
+        "|:fefg afdf|gfga bgeg|fefg afdf|gefd B2A2:|")
 JIG = "X:1\nT:j\nR:jig\nM:6/8\nL:1/8\nK:G\nD|:GAG GBd|edB dBA|GAG GBd|edB A2:|"
 
 
@@ -112,3 +113,10 @@ def test_a_full_bar_that_cannot_close_refuses_spaces_at_once():
     state = TuneState(Form(1, 2, repeats=False, pickup=False, cadences=(1,)))
     assert state.push_text("X:1\nT:t\nM:C|\nL:1/8\nK:D\ndAFA dAFA|GBAG FDE2")
     assert not state.allows(" ") and not state.allows("\n")
+
+
+def test_a_metre_alone_leaves_the_rhythm_to_the_model(oneills_split):
+    table = form_table([t.text for t in oneills_split.train])
+    drawn = [draw_request(table, random.Random(seed), meter="6/8") for seed in range(100)]
+    assert all(d.meter == "6/8" and d.rhythm is None and d.form is not None for d in drawn)
+    assert {d.rhythm for d in (draw_request(table, random.Random(s)) for s in range(100))} - {None}

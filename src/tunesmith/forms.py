@@ -172,7 +172,9 @@ def draw_request(table: dict, rng: random.Random, rhythm: str | None = None, met
     """A type, a key, a form and the cadences for one tune, drawn in the book's own proportions.
 
     What the request names is kept; a request that names neither rhythm nor metre gets a type
-    drawn from the book (so a form that suits it). Example: draw_request(table, rng, rhythm="reel")
+    drawn from the book, R: and M: both (so a form that suits it); one that names only a metre
+    gets the forms of all the book's tunes in it, and its R: line is left to the model.
+    Example: draw_request(table, rng, rhythm="reel")
     -> Drawn("D", "reel", "C|", Form(2, 8, repeats=True, pickup=False, cadences=(5, 1))).
     """
     rows = _matching(table.get("types", []), rhythm, meter)
@@ -180,9 +182,10 @@ def draw_request(table: dict, rng: random.Random, rhythm: str | None = None, met
         return Drawn(key, rhythm, meter, None)
     pooled = [row for row in rows if row["tunes"] >= MIN_TUNES] or rows
     row = rng.choices(pooled, weights=[r["tunes"] for r in pooled])[0]
+    drawn_type = rhythm is None and meter is None
     forms: Counter = Counter()
     for other in pooled:
-        if other["meter"] == row["meter"] and (rhythm is not None or other["rhythm"] == row["rhythm"]):
+        if other["meter"] == row["meter"] and (not drawn_type or other["rhythm"] == row["rhythm"]):
             forms.update(other["forms"])
     # Irregular tunes are drawn as the regular forms in proportion: a model left without a form
     # rambles on to the length cap, which no tune book does.
@@ -190,7 +193,7 @@ def draw_request(table: dict, rng: random.Random, rhythm: str | None = None, met
     form = parse_form(_choice(rng, dict(forms))) if forms else None
     if form is not None:
         form = _with_cadences(form, table.get("cadences", {}).get(row["rhythm"]), rng)
-    chosen_rhythm = rhythm if rhythm is not None else (row["rhythm"] or None)
+    chosen_rhythm = rhythm if rhythm is not None else (row["rhythm"] or None) if drawn_type else None
     chosen_key = key if key is not None else (_choice(rng, row["keys"]) if row.get("keys") else None)
     return Drawn(chosen_key or None, chosen_rhythm, meter if meter is not None else row["meter"], form)
 
