@@ -120,3 +120,10 @@ def test_a_metre_alone_leaves_the_rhythm_to_the_model(oneills_split):
     drawn = [draw_request(table, random.Random(seed), meter="6/8") for seed in range(100)]
     assert all(d.meter == "6/8" and d.rhythm is None and d.form is not None for d in drawn)
     assert {d.rhythm for d in (draw_request(table, random.Random(s)) for s in range(100))} - {None}
+
+
+def test_a_form_without_repeats_opens_none():
+    """Its parts close with ||: a |: could never be closed (a dead end at the end of the tune)."""
+    state = TuneState(Form(2, 2, repeats=False, pickup=False))
+    assert state.push_text("X:1\nT:t\nM:C|\nL:1/8\nK:D\ndAFA dAFA|GBAG FDD2||")
+    assert not state.allows("|:") and state.allows("|") and not TuneState(Form(1, 2, repeats=False)).allows("|:")

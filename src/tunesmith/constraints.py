@@ -582,6 +582,8 @@ class TuneState:
             return False  # abc2midi looks for the tied note after a plain bar line only
         if sign == "|:" and self.repeat_open:
             return False  # abc2midi: "found another |: after a |:"
+        if sign in ("|:", "::") and self.form is not None and not self.form.repeats:
+            return False  # its parts end with ||, so no :| would ever close this repeat
         if self.bar_notes == 0:
             return self._empty_bar(sign, section)
         if sign.startswith(":"):
