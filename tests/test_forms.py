@@ -127,3 +127,12 @@ def test_a_form_without_repeats_opens_none():
     state = TuneState(Form(2, 2, repeats=False, pickup=False))
     assert state.push_text("X:1\nT:t\nM:C|\nL:1/8\nK:D\ndAFA dAFA|GBAG FDD2||")
     assert not state.allows("|:") and state.allows("|") and not TuneState(Form(1, 2, repeats=False)).allows("|:")
+
+
+def test_only_a_parts_last_bar_is_due_its_cadence():
+    state = TuneState(Form(1, 4, repeats=False, pickup=False, cadences=(1,)))
+    assert state.push_text("X:1\nT:t\nM:C|\nL:1/8\nK:D\ndAFA dAFA|GBAG FDE")
+    assert not state.cadence_due()  # bar 2 of 4, half written
+    assert state.push_text("2|") and not state.cadence_due()  # bar 2 closing
+    assert state.push_text("dAFA dAFA|") and state.cadence_due()  # bar 3 closing: bar 4 comes next
+    assert state.push_text("GB") and state.cadence_due()  # bar 4 of 4

@@ -178,7 +178,8 @@ class TuneState:
 
     def cadence_due(self) -> bool:
         """Whether the bar being written ends a part that must end on a given degree."""
-        bars = self.part_bars + self.pos / self.bar_length  # a bar line being written has not closed yet
+        # Bars of the part already closed; a bar line being written closes its bar only when it ends.
+        bars = self.part_bars + (self.pos / self.bar_length if self.mode == "sign" else 0)
         return (self.form is not None and self.form.cadence(self.parts_done) is not None
                 and bars + 1 > self.form.bars_per_part - Fraction(1, 2))
 
