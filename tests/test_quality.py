@@ -451,7 +451,7 @@ def test_metre_agreement_counts():
             title="", syntax_ok=True, missing_fields=(), problems=(), abc2midi_errors=0,
             abc2midi_messages=(), abc2midi_bar_warnings=warnings, music21_ok=None, bars_total=1,
             bars_correct=int(metre_ok), wrong_bars=(), metre_ok=metre_ok, sections=1,
-            bars_per_section=(1,), aabb=False, notes=1, pitch_range=0, in_key=1.0,
+            bars_per_section=(1,), aabb=False, notes=1, pitch_range=0, in_key=1.0, ends_on_tonic=False,
         )
 
     reports = [report(True, False), report(False, True), report(False, False), report(True, True)]
