@@ -16,7 +16,6 @@ from pathlib import Path
 
 from tunesmith.abcnotation import with_notes
 from tunesmith.checkpoint import TrainedModel
-from tunesmith.control import ends_on_tonic
 from tunesmith.quality import check_tune
 from tunesmith.rendering import FORMATS, PACKAGES, RenderError, missing_tools, render_tune
 from tunesmith.sampling import Sample, sample_tunes
@@ -61,7 +60,7 @@ def demo_tunes(model: TrainedModel, seed: int) -> list[DemoTune]:
         ask = {"rhythm": rhythm, "meter": known[rhythm]} if rhythm in known else {"meter": meter}
         sample = sample_tunes(model, 1, seed=seed + offset, form="auto", **ask)[0]
         report = check_tune(sample.text)
-        checks = {"every bar the right length": report.metre_ok, "ends on its tonic": ends_on_tonic(sample.text),
+        checks = {"every bar the right length": report.metre_ok, "ends on its tonic": report.ends_on_tonic,
                   "written to the end (not cut)": sample.finished and not sample.dead_end}
         if report.abc2midi_errors is not None:
             checks["abc2midi reads it without an error"] = report.abc2midi_errors == 0
