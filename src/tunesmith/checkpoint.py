@@ -192,13 +192,18 @@ def export_model(model: TrainedModel, path: Path, half: bool = False) -> Path:
     return Path(path)
 
 
+def model_path(path: str | os.PathLike) -> Path:
+    """Where a model named so lives: "default" is the shipped file, unless ./default is a run of your own."""
+    return SHIPPED_MODEL if str(path) == DEFAULT_MODEL and not Path(path).exists() else Path(path)
+
+
 def load_model(path: str | os.PathLike = DEFAULT_MODEL) -> TrainedModel:
     """Rebuild a trained model from a run directory (or a .safetensors file) alone; "default" is
     the model shipped in the package (unless ./default is a run of your own).
 
     Example: model = load_model("runs/small"); tunesmith.generate(model, num=4)
     """
-    path = SHIPPED_MODEL if str(path) == DEFAULT_MODEL and not Path(path).exists() else Path(path)
+    path = model_path(path)
     file = path / BEST_FILE if path.is_dir() else path
     if not file.is_file():
         raise FileNotFoundError(f"{path}: no {BEST_FILE} here; train one with `tunesmith train`")

@@ -100,11 +100,9 @@ def write_tunes(texts: list[str], out: Path | None, notes: list[list[str]] | Non
 
 def _resolve_model(path: str | None) -> Path:
     """The run named, else the newest under ./runs, else the model shipped in the package."""
-    from tunesmith.checkpoint import DEFAULT_MODEL, SHIPPED_MODEL
+    from tunesmith.checkpoint import SHIPPED_MODEL, model_path
 
-    if path:
-        return SHIPPED_MODEL if path == DEFAULT_MODEL and not Path(path).exists() else Path(path)
-    return newest_run() or SHIPPED_MODEL
+    return model_path(path) if path else newest_run() or SHIPPED_MODEL
 
 
 def _model_name(run: Path) -> str:
