@@ -22,11 +22,16 @@ import json
 import time
 from collections import Counter
 
-from tunesmith.abc.grammar import TuneState
 from tunesmith.abc.reader import bar_verdicts, read_tune
+
+from tunesmith.abc.grammar import TuneState
 
 BATCH = 250
 TIMING = frozenset("|:]0123456789/<>")  # a bar sign or a length: what the constraint counts time at
+
+
+def bars_right(text: str) -> bool:
+    return all(bar_verdicts(read_tune(text).bars))
 
 
 def read_as_written(text: str) -> tuple[bool, int, bool]:

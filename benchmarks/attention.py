@@ -17,8 +17,8 @@ import torch
 import torch.nn.functional as F
 
 from benchmarks.common import interleaved_rates, machine, paired_ratio, report
+from tunesmith.learn.training import PRESETS
 from tunesmith.models import build_model
-from tunesmith.training import PRESETS
 
 SDPA = F.scaled_dot_product_attention
 

@@ -37,7 +37,7 @@ METERS = ["6/8", "C|", "3/4", "9/8", "2/4"]
 
 def tiny_model(folder: Path) -> Path:
     """The tiny preset trained on O'Neill's for its default few hundred steps (seconds)."""
-    from tunesmith.training import train
+    from tunesmith.learn.training import train
 
     run = folder / "tiny"
     train("oneills", run, "tiny", show_progress=False, log=lambda _: None)

@@ -16,10 +16,10 @@ import argparse
 import json
 from pathlib import Path
 
-from tunesmith.checkpoint import load_model
-from tunesmith.corpus import corpus_name, load_corpus, split_by_tune
-from tunesmith.evaluation import bits_per_char
-from tunesmith.training import train
+from tunesmith.data.corpus import corpus_name, load_corpus, split_by_tune
+from tunesmith.learn.scoring import bits_per_char
+from tunesmith.learn.training import train
+from tunesmith.store.checkpoint import load_model
 
 BOOKS = ("oneills", "ryans", "airds")
 

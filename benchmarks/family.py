@@ -35,7 +35,7 @@ def tunesmith(*args: str) -> list[str]:
 
 
 def finished(run_dir: Path) -> bool:
-    from tunesmith.compare import read_run
+    from tunesmith.judge.compare import read_run
 
     try:
         return read_run(run_dir)["finished"]

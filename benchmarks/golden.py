@@ -57,7 +57,7 @@ def record_generation(out: Path, models: dict[str, str]) -> None:
 
 
 def record_checks(out: Path, work: Path) -> None:
-    from tunesmith.corpus import named_corpora
+    from tunesmith.data.corpus import named_corpora
 
     for name, _, present in named_corpora():
         if present:
@@ -67,8 +67,8 @@ def record_checks(out: Path, work: Path) -> None:
 
 
 def record_notation(out: Path, texts: list[str]) -> None:
-    from tunesmith.abctokens import ABCTokenVocab
-    from tunesmith.transpose import transpose_tune
+    from tunesmith.abc.transpose import transpose_tune
+    from tunesmith.data.vocab import ABCTokenVocab
 
     vocab = ABCTokenVocab.build(texts)
     tokens = [" ".join(map(str, vocab.encode(text, strict=False))) for text in texts]
@@ -101,11 +101,12 @@ def main() -> None:
         folder.mkdir(parents=True, exist_ok=True)
     runs = train_runs(args.runs or args.out / "runs")
     record_generation(out, {"default": "default", **{name: str(path) for name, path in runs.items()}})
-    (out / "evaluate.txt").write_text(tunesmith("evaluate", "--model", str(runs["lstm"]), "--samples", "20", "--seed", "0",
-                                                "--json", str(work / "evaluate.json"))
-                                      + (work / "evaluate.json").read_text())
+    evaluated = work / "evaluate.json"
+    text = tunesmith("evaluate", "--model", str(runs["lstm"]), "--samples", "20", "--seed", "0",
+                     "--json", str(evaluated))
+    (out / "evaluate.txt").write_text(text + evaluated.read_text())
     record_checks(out, work)
-    from tunesmith.corpus import load_corpus
+    from tunesmith.data.corpus import load_corpus
 
     texts = [tune.text for tune in load_corpus("oneills").tunes[:300]]
     record_notation(out, texts)

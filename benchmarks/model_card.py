@@ -17,13 +17,13 @@ import statistics
 import time
 from pathlib import Path
 
-from tunesmith.checkpoint import load_model
-from tunesmith.corpus import corpus_name, load_corpus, split_by_tune
-from tunesmith.evaluation import bits_per_char, rates
-from tunesmith.quality import NoveltyIndex, check_tune
-from tunesmith.realism import realism_report
-from tunesmith.sampling import SamplingSettings, sample_tunes
-from tunesmith.training import data_fingerprint
+from tunesmith.data.corpus import corpus_name, data_fingerprint, load_corpus, split_by_tune
+from tunesmith.judge.evaluation import rates
+from tunesmith.judge.quality import NoveltyIndex, check_tune
+from tunesmith.judge.realism import realism_report
+from tunesmith.learn.scoring import bits_per_char
+from tunesmith.sample.sampling import SamplingSettings, sample_tunes
+from tunesmith.store.checkpoint import load_model
 
 IRISH = Path(__file__).resolve().parents[2] / "shared" / "data" / "irish.abc"
 ROWS = ("metre_ok", "abc2midi_clean", "ends_on_tonic", "aabb", "copied", "ended_at_end_marker", "mean_pitch_range")

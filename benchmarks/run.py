@@ -50,15 +50,15 @@ from benchmarks.common import (
     sync,
     train_flops_per_char,
 )
-from tunesmith.batching import concatenate
-from tunesmith.checkpoint import TrainedModel, load_model
-from tunesmith.corpus import Split, load_corpus, split_by_tune
-from tunesmith.device import resolve_device
-from tunesmith.evaluation import bits_per_char
+from tunesmith.data.batching import concatenate
+from tunesmith.data.corpus import Split, load_corpus, split_by_tune
+from tunesmith.data.vocab import CharVocab
+from tunesmith.learn.device import resolve_device
+from tunesmith.learn.scoring import bits_per_char
+from tunesmith.learn.training import DEFAULT_PRESET, PRESETS, Trainer
 from tunesmith.models import build_model
-from tunesmith.sampling import SamplingSettings, sample_tunes
-from tunesmith.training import DEFAULT_PRESET, PRESETS, Trainer
-from tunesmith.vocab import CharVocab
+from tunesmith.sample.sampling import SamplingSettings, sample_tunes
+from tunesmith.store.checkpoint import TrainedModel, load_model
 
 ROOT = Path(__file__).resolve().parents[1]
 IRISH = ROOT.parent / "shared" / "data" / "irish.abc"

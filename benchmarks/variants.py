@@ -26,8 +26,8 @@ import torch
 from benchmarks import lab
 from benchmarks.common import interleaved_rates, machine, paired_ratio
 from benchmarks.run import Data, default_data, quiet
-from tunesmith.evaluation import bits_per_char
-from tunesmith.training import PRESETS, Trainer
+from tunesmith.learn.scoring import bits_per_char
+from tunesmith.learn.training import PRESETS, Trainer
 
 
 def trainer_step(run_dir: Path, data: Data, optimizer: dict | None = None, wrap=None, context=None):

@@ -25,7 +25,7 @@ def irish_abc() -> Path:
 
 @pytest.fixture(scope="session")
 def oneills_split():
-    from tunesmith.corpus import load_corpus, split_by_tune
+    from tunesmith.data.corpus import load_corpus, split_by_tune
 
     return split_by_tune(load_corpus("oneills").tunes, seed=0)
 
@@ -33,7 +33,7 @@ def oneills_split():
 @pytest.fixture(scope="session")
 def tiny_run(tmp_path_factory, oneills_split) -> Path:
     """A tiny LSTM trained for a few hundred steps on O'Neill's (seconds on a CPU)."""
-    from tunesmith.training import PRESETS, Trainer
+    from tunesmith.learn.training import PRESETS, Trainer
 
     run_dir = tmp_path_factory.mktemp("runs") / "tiny"
     Trainer(run_dir, oneills_split, PRESETS["tiny"], {"data": ["oneills"]}, log=lambda _: None).run(False)
@@ -42,6 +42,6 @@ def tiny_run(tmp_path_factory, oneills_split) -> Path:
 
 @pytest.fixture(scope="session")
 def tiny_model(tiny_run):
-    from tunesmith.checkpoint import load_model
+    from tunesmith.store.checkpoint import load_model
 
     return load_model(tiny_run)

@@ -14,9 +14,9 @@ import sys
 from dataclasses import replace
 from pathlib import Path
 
-from tunesmith import distributed
-from tunesmith.corpus import load_corpus, split_by_tune
-from tunesmith.training import PRESETS, Trainer
+from tunesmith.data.corpus import load_corpus, split_by_tune
+from tunesmith.learn import distributed
+from tunesmith.learn.training import PRESETS, Trainer
 
 
 def main(run_dir: str, out_dir: str, steps: int, resume: bool) -> None:

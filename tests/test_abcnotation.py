@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from tunesmith.abcnotation import (
+from tunesmith.abc.text import (
     TuneError,
     canonical_key,
     canonical_rhythm,
@@ -18,7 +18,7 @@ from tunesmith.abcnotation import (
     parse_tunebook,
     split_tunebook,
 )
-from tunesmith.corpus import read_text
+from tunesmith.data.corpus import read_text
 
 
 def test_split_on_x_and_blank_lines():
@@ -95,7 +95,7 @@ def test_irish_abc_all_tunes_read(irish_abc):
 
 
 def test_oneills_quirks():
-    from tunesmith.corpus import load_corpus
+    from tunesmith.data.corpus import load_corpus
 
     corpus = load_corpus("oneills")
     assert len(corpus.tunes) > 1900 and not corpus.skipped
@@ -111,7 +111,7 @@ def _music_only(text: str) -> str:
     """The tune without its title (abc2midi writes it into the MIDI file) and with rolls (~) and
     trills (T) taken out: abc2midi plays those as notes whose number depends on the unit length,
     so the same written ornament sounds different under L:1/16 and L:1/8."""
-    from tunesmith.abcnotation import TOKEN
+    from tunesmith.abc.text import TOKEN
 
     head, _, body = text.partition("\nK:")
     head = "\n".join(line for line in head.split("\n") if not line.startswith("T:"))
@@ -139,7 +139,7 @@ def _sounds_the_same(pair: tuple[str, str], folder: Path) -> bool:
 @pytest.mark.parametrize("book", ["oneills", "ryans", "airds", "irish", "quirks"])
 def test_canonical_notation_keeps_the_music(book, tmp_path, request):
     """Every tune of every named book sounds the same (abc2midi, byte for byte) as read and as rewritten."""
-    from tunesmith.corpus import resolve_files
+    from tunesmith.data.corpus import resolve_files
 
     files = {"irish": lambda: [request.getfixturevalue("irish_abc")],
              "quirks": lambda: [request.getfixturevalue("quirks_abc")]}.get(book, lambda: resolve_files(book))()
@@ -169,7 +169,7 @@ def test_canonical_notation_keeps_the_music(book, tmp_path, request):
     ("[L:1/16] AB", 1, "[L:1/16] AB"),
 ])
 def test_canonical_body_line(line, factor, written):
-    from tunesmith.abcnotation import canonical_body_line
+    from tunesmith.abc.text import canonical_body_line
 
     assert canonical_body_line(line, Fraction(factor)) == written
 

@@ -6,10 +6,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from torch import nn
 
-from tunesmith.abctokens import ABCTokenVocab, segment
-from tunesmith.corpus import load_corpus
-from tunesmith.evaluation import bits_per_char
-from tunesmith.vocab import CharVocab, vocab_from_dict
+from tunesmith.abc.units import segment
+from tunesmith.data.corpus import load_corpus
+from tunesmith.data.vocab import ABCTokenVocab, CharVocab, vocab_from_dict
+from tunesmith.learn.scoring import bits_per_char
 
 TUNE = """X:1
 T:The Kid's Reel

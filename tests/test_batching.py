@@ -1,6 +1,6 @@
 import torch
 
-from tunesmith.batching import concatenate, padded_batches, random_windows
+from tunesmith.data.batching import concatenate, padded_batches, random_windows
 
 
 def test_lab_batch_invariants():

@@ -1,9 +1,9 @@
 import pytest
 import torch
 
-from tunesmith.checkpoint import describe, load_model, optimizer_tensors, restore_optimizer, save_best
+from tunesmith.data.vocab import CharVocab
 from tunesmith.models import build_model
-from tunesmith.vocab import CharVocab
+from tunesmith.store.checkpoint import describe, load_model, optimizer_tensors, restore_optimizer, save_best
 
 
 def test_round_trip_rebuilds_from_the_directory_alone(tmp_path):

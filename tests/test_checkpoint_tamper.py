@@ -14,10 +14,10 @@ from hypothesis import strategies as st
 from safetensors.torch import save_file
 
 from fuzz import FUZZ, fuzz_only, report, tried
-from tunesmith.checkpoint import BEST_FILE, CONFIG_FILE, describe, load_model, read_checkpoint, save_best
 from tunesmith.cli import main
+from tunesmith.data.vocab import CharVocab
 from tunesmith.models import build_model
-from tunesmith.vocab import CharVocab
+from tunesmith.store.checkpoint import BEST_FILE, CONFIG_FILE, describe, load_model, read_checkpoint, save_best
 
 SRC = Path(__file__).resolve().parents[1] / "src" / "tunesmith"
 
@@ -186,8 +186,8 @@ def test_no_module_loads_with_pickle():
 def finished_run(tmp_path_factory) -> Path:
     """A 10-step run of the fault tests' preset, whose last.safetensors the tests below damage."""
     from fuzz.train_child import PRESET
-    from tunesmith.corpus import load_corpus, split_by_tune
-    from tunesmith.training import Trainer
+    from tunesmith.data.corpus import load_corpus, split_by_tune
+    from tunesmith.learn.training import Trainer
 
     run = tmp_path_factory.mktemp("resume") / "run"
     split = split_by_tune(load_corpus("airds").tunes, seed=0)
@@ -212,7 +212,7 @@ def test_resume_from_a_tampered_last_checkpoint(finished_run, tmp_path, capsys, 
     import shutil
 
     from fuzz.train_child import PRESET
-    from tunesmith import training
+    from tunesmith.learn import training
 
     monkeypatch.setitem(training.PRESETS, "fault", PRESET)
     run = tmp_path / "run"

@@ -4,8 +4,9 @@ import random
 
 import pytest
 
-from tunesmith.constraints import Form, TuneState
-from tunesmith.quality import check_tune, read_tune
+from tunesmith.abc.grammar import Form, TuneState
+from tunesmith.abc.reader import read_tune
+from tunesmith.judge.quality import check_tune
 
 HEADER = "X:1\nT:t\nM:6/8\nL:1/8\nK:G\n"
 # The characters a random writer picks from: mostly notes and bar lines, some of everything ABC uses.
@@ -83,7 +84,7 @@ def test_header_fields_must_be_readable():
 
 
 def test_accepts_most_real_tunes(irish_abc):
-    from tunesmith.corpus import load_corpus
+    from tunesmith.data.corpus import load_corpus
 
     good = [t.text for t in load_corpus(str(irish_abc)).tunes if check_tune(t.text, use_abc2midi=False).metre_ok]
     accepted = sum(accepts(text) for text in good)

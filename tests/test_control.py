@@ -2,9 +2,10 @@
 
 import pytest
 
-from tunesmith.abcnotation import parse_fields
-from tunesmith.constraints import Form
-from tunesmith.control import (
+from tunesmith.abc.grammar import Form
+from tunesmith.abc.text import parse_fields
+from tunesmith.abc.transpose import transpose_tune
+from tunesmith.judge.control import (
     Request,
     compare_sampling,
     ends_on_tonic,
@@ -17,8 +18,7 @@ from tunesmith.control import (
     sounds_in_key,
     verdict,
 )
-from tunesmith.quality import check_tune
-from tunesmith.transpose import transpose_tune
+from tunesmith.judge.quality import check_tune
 
 JIG = "X:1\nT:t\nR:jig\nM:6/8\nL:1/8\nK:G\n" + "|:GAB cBA|dBG A3|GAB cBA|dBG G3:|\n" * 2
 

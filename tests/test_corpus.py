@@ -1,7 +1,7 @@
 import pytest
 
-from tunesmith.abcnotation import Tune
-from tunesmith.corpus import DataError, corpus_stats, load_corpus, resolve_files, split_by_tune
+from tunesmith.abc.text import Tune
+from tunesmith.data.corpus import DataError, corpus_stats, load_corpus, resolve_files, split_by_tune
 
 
 def _tunes(n, duplicates=0):

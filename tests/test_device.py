@@ -7,7 +7,7 @@ from dataclasses import replace
 import pytest
 import torch
 
-from tunesmith.device import DeviceError, autocast, resolve_device, to_device
+from tunesmith.learn.device import DeviceError, autocast, resolve_device, to_device
 
 
 def test_auto_picks_what_is_there():
@@ -45,7 +45,7 @@ def test_batches_stay_put_on_the_cpu():
 
 
 def test_bf16_training_keeps_float32_weights_and_learns(tmp_path, oneills_split):
-    from tunesmith.training import PRESETS, Trainer
+    from tunesmith.learn.training import PRESETS, Trainer
 
     tiny = PRESETS["tiny"]
     preset = replace(tiny, train=replace(tiny.train, precision="bf16", max_steps=30, eval_interval=30))
@@ -58,7 +58,7 @@ def test_bf16_training_keeps_float32_weights_and_learns(tmp_path, oneills_split)
 
 
 def test_unknown_precision_stops_training_before_it_starts(tmp_path, oneills_split):
-    from tunesmith.training import PRESETS, Trainer, TrainingError
+    from tunesmith.learn.training import PRESETS, Trainer, TrainingError
 
     tiny = PRESETS["tiny"]
     with pytest.raises(TrainingError, match="unknown precision"):
@@ -76,9 +76,9 @@ def test_cli_train_on_a_missing_gpu_is_one_line(tmp_path, capsys):
 
 
 def test_bits_per_char_follows_the_network():
-    from tunesmith.evaluation import bits_per_char
+    from tunesmith.data.vocab import CharVocab
+    from tunesmith.learn.scoring import bits_per_char
     from tunesmith.models import build_model
-    from tunesmith.vocab import CharVocab
 
     vocab = CharVocab.build(["ABC"])
     network = build_model("lstm", {"vocab_size": len(vocab), "embed_dim": 4, "hidden_size": 8}).to("cpu")
@@ -87,9 +87,9 @@ def test_bits_per_char_follows_the_network():
 
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")
 def test_cuda_training_writes_checkpoints_that_load_on_the_cpu(tmp_path, oneills_split):
-    from tunesmith.checkpoint import load_model
-    from tunesmith.evaluation import bits_per_char
-    from tunesmith.training import PRESETS, Trainer
+    from tunesmith.learn.scoring import bits_per_char
+    from tunesmith.learn.training import PRESETS, Trainer
+    from tunesmith.store.checkpoint import load_model
 
     tiny = PRESETS["tiny"]
     preset = replace(tiny, train=replace(tiny.train, max_steps=20, eval_interval=10))

@@ -4,9 +4,9 @@ from dataclasses import replace
 import torch
 
 from tunesmith.cli import main
-from tunesmith.diagnostics import REACH_DISTANCES, gradient_reach
+from tunesmith.learn.diagnostics import REACH_DISTANCES, gradient_reach
+from tunesmith.learn.training import PRESETS, Trainer
 from tunesmith.models import build_model
-from tunesmith.training import PRESETS, Trainer
 
 
 def test_vanilla_rnn_gradient_vanishes_with_small_recurrent_weights():

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from safetensors.torch import load_file
 
-from tunesmith import distributed
+from tunesmith.learn import distributed
 
 WORKER = Path(__file__).parent / "ddp_worker.py"
 TIMEOUT = 300

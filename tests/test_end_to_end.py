@@ -3,8 +3,8 @@
 import json
 import math
 
-from tunesmith.checkpoint import load_model
-from tunesmith.sampling import SamplingSettings, sample_tunes
+from tunesmith.sample.sampling import SamplingSettings, sample_tunes
+from tunesmith.store.checkpoint import load_model
 
 
 def test_tiny_model_learns_and_writes_whole_tunes(tiny_run):

@@ -2,7 +2,8 @@ import math
 
 import pytest
 
-from tunesmith.evaluation import bits_per_char, evaluate_model, heldout_texts, write_report
+from tunesmith.judge.evaluation import evaluate_model, heldout_texts, write_report
+from tunesmith.learn.scoring import bits_per_char
 
 
 def test_bits_per_char_of_a_uniform_model_is_log2_vocab(tiny_model):
@@ -31,7 +32,7 @@ def test_heldout_is_the_runs_own_split(tiny_model, oneills_split):
 
 
 def test_evaluate_generated_beside_reference(tiny_model, tiny_run, tmp_path):
-    pytest.importorskip("tunesmith.quality")
+    pytest.importorskip("tunesmith.judge.quality")
     result = evaluate_model(tiny_model, samples=6, seed=1)
     assert result["heldout_bpc"] < math.log2(len(tiny_model.vocab))
     for side in ("generated", "reference"):

@@ -23,10 +23,10 @@ import torch
 
 from fuzz import fuzz_only, report, tried
 from fuzz.train_child import PRESET, STEPS
-from tunesmith.checkpoint import BEST_FILE, LAST_FILE, CheckpointError, load_model, read_checkpoint
 from tunesmith.cli import main
-from tunesmith.corpus import load_corpus, split_by_tune
-from tunesmith.training import Preset, Trainer, TrainingError
+from tunesmith.data.corpus import load_corpus, split_by_tune
+from tunesmith.learn.training import Preset, Trainer, TrainingError
+from tunesmith.store.checkpoint import BEST_FILE, LAST_FILE, CheckpointError, load_model, read_checkpoint
 
 CHILD = Path(__file__).parent / "fuzz" / "train_child.py"
 
@@ -320,7 +320,7 @@ def test_a_disk_that_fills_during_training(tmp_path, airds_split, monkeypatch):
     """The first checkpoint fits, the second does not: one line, the first kept, no .tmp left behind."""
     from safetensors import SafetensorError
 
-    from tunesmith import checkpoint
+    from tunesmith.store import checkpoint
 
     real_save_file, calls = checkpoint.save_file, []
 

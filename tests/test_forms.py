@@ -5,8 +5,8 @@ from collections import Counter
 
 import pytest
 
-from tunesmith.constraints import Form, TuneState
-from tunesmith.forms import (
+from tunesmith.abc.grammar import Form, TuneState
+from tunesmith.data.forms import (
     FREE,
     draw_request,
     form_key,

@@ -26,7 +26,8 @@ from hypothesis import strategies as st
 
 from fuzz import CLI_EXAMPLES, FUZZ, MUTANTS, fuzz_only, report, tried
 from fuzz.mutations import JUNK, encodings, good_tunes, mutants, seed_tunes
-from tunesmith.abcnotation import (
+from tunesmith.abc.reader import read_tune
+from tunesmith.abc.text import (
     TuneError,
     canonical_key,
     meter_fraction,
@@ -34,13 +35,14 @@ from tunesmith.abcnotation import (
     parse_tunebook,
     split_tunebook,
 )
-from tunesmith.checkpoint import describe, save_best
+from tunesmith.abc.theory import key_signature
 from tunesmith.cli import main
-from tunesmith.corpus import DataError, load_corpus, load_file, resolve_files
+from tunesmith.data.corpus import DataError, load_corpus, load_file, resolve_files
+from tunesmith.data.vocab import CharVocab
+from tunesmith.judge.quality import check_tune, check_tunebook
 from tunesmith.models import build_model
-from tunesmith.quality import check_tune, check_tunebook, key_signature, read_tune
-from tunesmith.rendering import RenderError, beat_of, missing_tools, render_tune, render_tunebook, tempo_field
-from tunesmith.vocab import CharVocab
+from tunesmith.render.rendering import RenderError, beat_of, missing_tools, render_tune, render_tunebook, tempo_field
+from tunesmith.store.checkpoint import describe, save_best
 
 SRC = Path(__file__).resolve().parents[1] / "src" / "tunesmith"
 
@@ -362,8 +364,8 @@ def sleeping_tools(tmp_path, monkeypatch):
 
 
 def test_a_hanging_tool_times_out(sleeping_tools, tmp_path, monkeypatch):
-    from tunesmith import quality
-    from tunesmith.rendering import RenderOptions
+    from tunesmith.judge import quality
+    from tunesmith.render.rendering import RenderOptions
 
     tune = "X:1\nT:Slow\nM:4/4\nK:D\nABcd|\n"
     monkeypatch.setattr(quality, "ABC2MIDI_TIMEOUT", 1.0)
@@ -393,7 +395,7 @@ def _include_lines(secret: Path) -> list[str]:
 
 def test_tune_text_never_becomes_an_argument_or_a_path(tmp_path, monkeypatch):
     """Hostile titles reach no argv, and every file lands in the output folder under a safe name."""
-    from tunesmith import rendering
+    from tunesmith.render import rendering
 
     if missing_tools(["mid", "svg"]):
         pytest.skip("needs abc2midi and abcm2ps")
@@ -434,7 +436,7 @@ def test_render_tune_refuses_a_stem_that_is_not_a_plain_name(tmp_path, stem):
 
 def test_abc_directives_cannot_make_the_tools_read_other_files(tmp_path):
     """%%abc-include and friends are dropped: the output equals the tune's without that line."""
-    from tunesmith.quality import run_abc2midi
+    from tunesmith.judge.quality import run_abc2midi
 
     if missing_tools(["mid", "svg"]):
         pytest.skip("needs abc2midi and abcm2ps")

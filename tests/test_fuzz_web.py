@@ -28,11 +28,11 @@ from hypothesis import strategies as st  # noqa: E402
 
 from fuzz import CLI_EXAMPLES, FUZZ, report, tried  # noqa: E402
 from fuzz.mutations import mutants  # noqa: E402
-from tunesmith.abcnotation import parse_tunebook, split_tunebook  # noqa: E402
-from tunesmith.checkpoint import describe, save_best  # noqa: E402
+from tunesmith.abc.text import parse_tunebook, split_tunebook  # noqa: E402
+from tunesmith.data.vocab import CharVocab  # noqa: E402
 from tunesmith.models import build_model  # noqa: E402
-from tunesmith.rendering import missing_tools  # noqa: E402
-from tunesmith.vocab import CharVocab  # noqa: E402
+from tunesmith.render.rendering import missing_tools  # noqa: E402
+from tunesmith.store.checkpoint import describe, save_best  # noqa: E402
 from tunesmith.web import create_app  # noqa: E402
 
 DOCUMENTED = {200, 400, 404, 413, 415, 422, 429, 503}

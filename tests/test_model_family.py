@@ -7,10 +7,10 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from tunesmith.checkpoint import TrainedModel, describe, load_model, save_best
+from tunesmith.data.vocab import CharVocab
 from tunesmith.models import MODEL_KINDS, build_model, count_parameters, model_kind
-from tunesmith.sampling import SamplingSettings, sample_tunes
-from tunesmith.vocab import CharVocab
+from tunesmith.sample.sampling import SamplingSettings, sample_tunes
+from tunesmith.store.checkpoint import TrainedModel, describe, load_model, save_best
 
 VOCAB = 11
 TINY = {

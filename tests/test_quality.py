@@ -8,9 +8,11 @@ from fractions import Fraction
 
 import pytest
 
-from tunesmith import quality
-from tunesmith.abcnotation import split_tunebook
-from tunesmith.quality import (
+from tunesmith.abc.reader import read_tune
+from tunesmith.abc.text import note_length, split_tunebook
+from tunesmith.abc.theory import key_signature
+from tunesmith.judge import quality
+from tunesmith.judge.quality import (
     BarWarning,
     NoveltyIndex,
     TuneReport,
@@ -18,10 +20,7 @@ from tunesmith.quality import (
     bar_warnings,
     check_tune,
     check_tunebook,
-    key_signature,
     metre_agreement,
-    note_length,
-    read_tune,
     summarise,
 )
 

@@ -4,8 +4,8 @@ import random
 
 import pytest
 
-from tunesmith.quality import read_tune
-from tunesmith.realism import features, overlaps, realism_report, repetition
+from tunesmith.abc.reader import read_tune
+from tunesmith.judge.realism import features, overlaps, realism_report, repetition
 
 pytest.importorskip("sklearn")
 

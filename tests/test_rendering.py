@@ -11,8 +11,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from tunesmith import rendering
-from tunesmith.rendering import (
+from tunesmith.render import rendering
+from tunesmith.render.rendering import (
     RenderError,
     RenderOptions,
     ToolMissing,

@@ -1,11 +1,11 @@
 import pytest
 import torch
 
-from tunesmith.checkpoint import TrainedModel
-from tunesmith.constraints import Form
+from tunesmith.abc.grammar import Form
+from tunesmith.judge.quality import check_tune
 from tunesmith.models import build_model
-from tunesmith.quality import check_tune
-from tunesmith.sampling import SamplingSettings, filter_logits, generate, header_script, sample_tunes
+from tunesmith.sample.sampling import SamplingSettings, filter_logits, generate, header_script, sample_tunes
+from tunesmith.store.checkpoint import TrainedModel
 
 
 def test_header_scripts():
@@ -98,7 +98,7 @@ def test_every_model_kind_samples_under_the_constraint(tiny_model, kind):
 
 
 def test_abc_token_vocabulary_samples_under_the_constraint(oneills_split):
-    from tunesmith.abctokens import ABCTokenVocab
+    from tunesmith.data.vocab import ABCTokenVocab
 
     vocab = ABCTokenVocab.build([t.text for t in oneills_split.train[:300]])
     samples = sample_tunes(_untrained("lstm", vocab), 3, meter="6/8", key="G", rhythm="jig", seed=2,

@@ -5,14 +5,13 @@ from dataclasses import replace
 
 import pytest
 
-from tunesmith.abcnotation import Tune
-from tunesmith.abctokens import ABCTokenVocab
-from tunesmith.checkpoint import load_model
+from tunesmith.abc.text import Tune
 from tunesmith.cli import main
-from tunesmith.compare import compare_runs
-from tunesmith.corpus import Split
-from tunesmith.training import PRESETS, Trainer, TrainingError
-from tunesmith.vocab import CharVocab
+from tunesmith.data.corpus import Split
+from tunesmith.data.vocab import ABCTokenVocab, CharVocab
+from tunesmith.judge.compare import compare_runs
+from tunesmith.learn.training import PRESETS, Trainer, TrainingError
+from tunesmith.store.checkpoint import load_model
 
 TUNE = "X:1\nT:T{}\nM:6/8\nL:1/8\nK:D\n|:ABA dfe|\"G\"dBA AF^G:|{}|\n"
 

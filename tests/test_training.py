@@ -4,11 +4,11 @@ from dataclasses import replace
 import pytest
 import torch
 
-from tunesmith.abcnotation import Tune
-from tunesmith.checkpoint import load_model
-from tunesmith.corpus import Split
+from tunesmith.abc.text import Tune
+from tunesmith.data.corpus import Split
+from tunesmith.learn.training import PRESETS, TrainConfig, Trainer, TrainingError, decay_groups, get_lr
 from tunesmith.models import build_model
-from tunesmith.training import PRESETS, TrainConfig, Trainer, TrainingError, decay_groups, get_lr
+from tunesmith.store.checkpoint import load_model
 
 TUNE = "X:1\nT:T{}\nM:6/8\nL:1/8\nK:D\n|:ABA dfe|dBA AFD:|\n"
 
@@ -91,7 +91,7 @@ def test_read_only_output_fails_before_training(tmp_path):
 
 def test_stops_when_validation_stops_improving(tmp_path, monkeypatch):
     scores = iter([2.0, 1.5, 1.6, 1.7, 1.8, 1.9])
-    monkeypatch.setattr("tunesmith.training.bits_per_char", lambda *args: next(scores))
+    monkeypatch.setattr("tunesmith.learn.training.bits_per_char", lambda *args: next(scores))
     trainer = Trainer(tmp_path, _split(), _preset(60, patience=2), log=lambda _: None)
     trainer.run(False)
     assert trainer.state.step == 40  # best at step 20, then two evaluations without a better one

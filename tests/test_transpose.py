@@ -3,8 +3,7 @@ import warnings
 
 import pytest
 
-from tunesmith.corpus import load_corpus
-from tunesmith.transpose import (
+from tunesmith.abc.transpose import (
     SHIFTS,
     augment,
     parse_key,
@@ -13,6 +12,7 @@ from tunesmith.transpose import (
     transpositions,
     tune_pitches,
 )
+from tunesmith.data.corpus import load_corpus
 
 
 @pytest.mark.parametrize(("key", "shift", "expected"), [

@@ -1,6 +1,6 @@
 import pytest
 
-from tunesmith.vocab import CharVocab
+from tunesmith.data.vocab import CharVocab
 
 
 def test_build_encode_decode_round_trip():

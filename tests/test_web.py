@@ -14,9 +14,9 @@ pytest.importorskip("fastapi_offline")
 
 from fastapi.testclient import TestClient  # noqa: E402
 
-from tunesmith.abcnotation import parse_fields, split_tunebook  # noqa: E402
-from tunesmith.checkpoint import SHIPPED_MODEL  # noqa: E402
-from tunesmith.rendering import missing_tools  # noqa: E402
+from tunesmith.abc.text import parse_fields, split_tunebook  # noqa: E402
+from tunesmith.render.rendering import missing_tools  # noqa: E402
+from tunesmith.store.checkpoint import SHIPPED_MODEL  # noqa: E402
 from tunesmith.web import app as web  # noqa: E402
 from tunesmith.web import create_app  # noqa: E402
 from tunesmith.web.store import KeptBook, TuneStore, UnknownTune, kept_text, user_data_dir  # noqa: E402
@@ -381,7 +381,7 @@ def test_serve_without_a_run_uses_the_shipped_model(monkeypatch, tmp_path):
 
 
 def test_a_form_asked_for_comes_back_exactly(client):
-    from tunesmith.quality import check_tune
+    from tunesmith.judge.quality import check_tune
 
     response = client.post("/api/generate", json={**SETTINGS, "parts": 1, "bars_per_part": 2, "constrain": True})
     assert response.status_code == 200, response.json()

@@ -22,7 +22,7 @@ pytest.importorskip("fastapi")
 playwright = pytest.importorskip("playwright.sync_api")
 uvicorn = pytest.importorskip("uvicorn")
 
-from tunesmith.rendering import missing_tools  # noqa: E402
+from tunesmith.render.rendering import missing_tools  # noqa: E402
 from tunesmith.web import create_app  # noqa: E402
 
 CHROMIUM = next((p for p in ("/usr/bin/chromium", shutil.which("chromium") or "") if p and Path(p).is_file()), None)

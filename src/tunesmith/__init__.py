@@ -5,12 +5,12 @@
     print(tunesmith.generate(model, num=2, key="D", meter="C|", seed=1)[0])
 """
 
-from tunesmith.abcnotation import Tune, TuneError, normalise_tune, parse_tunebook, split_tunebook
-from tunesmith.checkpoint import TrainedModel, load_model
-from tunesmith.corpus import Corpus, Split, load_corpus, split_by_tune
-from tunesmith.evaluation import bits_per_char
-from tunesmith.sampling import Sample, SamplingSettings, generate, sample_tunes
-from tunesmith.training import PRESETS, TrainConfig, train
+from tunesmith.abc.text import Tune, TuneError, normalise_tune, parse_tunebook, split_tunebook
+from tunesmith.data.corpus import Corpus, Split, load_corpus, split_by_tune
+from tunesmith.learn.scoring import bits_per_char
+from tunesmith.learn.training import PRESETS, TrainConfig, train
+from tunesmith.sample.sampling import Sample, SamplingSettings, generate, sample_tunes
+from tunesmith.store.checkpoint import TrainedModel, load_model
 
 __version__ = "0.1.0"
 

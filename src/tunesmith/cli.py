@@ -22,7 +22,7 @@ def newest_run(root: Path = RUNS_DIR) -> Path | None:
 
 
 def cmd_data_list(args: argparse.Namespace) -> int:
-    from tunesmith.corpus import named_corpora
+    from tunesmith.data.corpus import named_corpora
 
     for name, description, available in named_corpora():
         print(f"{name:8} {'yes' if available else 'no ':3}  {description}")
@@ -30,7 +30,7 @@ def cmd_data_list(args: argparse.Namespace) -> int:
 
 
 def cmd_data_stats(args: argparse.Namespace) -> int:
-    from tunesmith.corpus import corpus_stats, load_corpus
+    from tunesmith.data.corpus import corpus_stats, load_corpus
 
     for data in args.data:
         corpus = load_corpus(data)
@@ -54,8 +54,8 @@ def cmd_data_stats(args: argparse.Namespace) -> int:
 
 
 def cmd_train(args: argparse.Namespace) -> int:
-    from tunesmith import distributed
-    from tunesmith.training import train
+    from tunesmith.learn import distributed
+    from tunesmith.learn.training import train
 
     if args.nproc > 1 and not distributed.launched_by_torchrun():
         return distributed.launch(args.nproc, args.argv)  # each process comes back here as one rank
@@ -81,7 +81,7 @@ def write_tunes(texts: list[str], out: Path | None, notes: list[list[str]] | Non
 
     notes_at_end: the N: lines go after the music, not after X: (a prompt that wrote the header).
     """
-    from tunesmith.abcnotation import with_notes
+    from tunesmith.abc.text import with_notes
 
     notes = notes or [[] for _ in texts]
     if out is None:
@@ -100,21 +100,21 @@ def write_tunes(texts: list[str], out: Path | None, notes: list[list[str]] | Non
 
 def _resolve_model(path: str | None) -> Path:
     """The run named, else the newest under ./runs, else the model shipped in the package."""
-    from tunesmith.checkpoint import SHIPPED_MODEL, model_path
+    from tunesmith.store.checkpoint import SHIPPED_MODEL, model_path
 
     return model_path(path) if path else newest_run() or SHIPPED_MODEL
 
 
 def _model_name(run: Path) -> str:
-    from tunesmith.checkpoint import DEFAULT_MODEL, SHIPPED_MODEL
+    from tunesmith.store.checkpoint import DEFAULT_MODEL, SHIPPED_MODEL
 
     return DEFAULT_MODEL if run == SHIPPED_MODEL else str(run)
 
 
 def cmd_generate(args: argparse.Namespace) -> int:
-    from tunesmith.checkpoint import load_model
-    from tunesmith.constraints import Form
-    from tunesmith.sampling import SamplingSettings, check_request, fresh_seed, request_warnings, sample_tunes
+    from tunesmith.abc.grammar import Form
+    from tunesmith.sample.sampling import SamplingSettings, check_request, fresh_seed, request_warnings, sample_tunes
+    from tunesmith.store.checkpoint import load_model
 
     check_request(args.key, args.meter)  # before the model loads
     settings = SamplingSettings(args.temperature, args.top_k, args.top_p, args.max_chars, constrain=not args.free)
@@ -181,7 +181,7 @@ def _report_sampling(samples: list, seconds: float, args: argparse.Namespace, pa
 
 
 def _render_generated(paths: list[Path], formats: list[str], args: argparse.Namespace) -> None:
-    from tunesmith.rendering import RenderError, render_tune
+    from tunesmith.render.rendering import RenderError, render_tune
 
     options = _render_options(args)
     for path in paths:
@@ -195,7 +195,7 @@ def _render_generated(paths: list[Path], formats: list[str], args: argparse.Name
 
 
 def _formats(value: str) -> list[str]:
-    from tunesmith.rendering import FORMATS
+    from tunesmith.render.rendering import FORMATS
 
     formats = [f.strip().lower() for f in value.split(",") if f.strip()]
     unknown = [f for f in formats if f not in FORMATS]
@@ -205,14 +205,14 @@ def _formats(value: str) -> list[str]:
 
 
 def _render_options(args: argparse.Namespace):
-    from tunesmith.rendering import RenderOptions
+    from tunesmith.render.rendering import RenderOptions
 
     soundfont = Path(args.soundfont) if args.soundfont else None
     return RenderOptions(tempo=args.tempo, soundfont=soundfont, instrument=args.instrument)
 
 
 def cmd_render(args: argparse.Namespace) -> int:
-    from tunesmith.rendering import render_tunebook
+    from tunesmith.render.rendering import render_tunebook
 
     started = time.perf_counter()
     out = Path(args.out) if args.out else Path(args.file).parent
@@ -230,7 +230,7 @@ def cmd_render(args: argparse.Namespace) -> int:
 
 
 def cmd_play(args: argparse.Namespace) -> int:
-    from tunesmith.rendering import play
+    from tunesmith.render.rendering import play
 
     wav, played = play(Path(args.file), args.tune, _render_options(args))
     print(f"played {wav}" if played else f"no audio device here; the tune is in {wav}")
@@ -306,7 +306,7 @@ def realism_lines(realism: dict) -> str:
 
 
 def _say_if_no_abc2midi() -> None:
-    from tunesmith.quality import has_abc2midi
+    from tunesmith.judge.quality import has_abc2midi
 
     if not has_abc2midi():
         print("abc2midi is not installed, so its check is left out (syntax read by Tunesmith alone): "
@@ -316,9 +316,9 @@ def _say_if_no_abc2midi() -> None:
 def cmd_check(args: argparse.Namespace) -> int:
     from dataclasses import asdict
 
-    from tunesmith.corpus import load_corpus, resolve_files
-    from tunesmith.evaluation import rates
-    from tunesmith.quality import NoveltyIndex, check_tunebook
+    from tunesmith.data.corpus import load_corpus, resolve_files
+    from tunesmith.judge.evaluation import rates
+    from tunesmith.judge.quality import NoveltyIndex, check_tunebook
 
     index = NoveltyIndex(t.text for t in load_corpus(args.against).tunes) if args.against else None
     started, reports = time.perf_counter(), []
@@ -342,8 +342,8 @@ def cmd_check(args: argparse.Namespace) -> int:
 
 
 def cmd_evaluate(args: argparse.Namespace) -> int:
-    from tunesmith.checkpoint import load_model
-    from tunesmith.evaluation import evaluate_model
+    from tunesmith.judge.evaluation import evaluate_model
+    from tunesmith.store.checkpoint import load_model
 
     run = _resolve_model(args.model)
     if args.constrained_vs_free or args.requests or args.keys:
@@ -360,7 +360,7 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     if args.json:
         Path(args.json).write_text(json.dumps(result, indent=1))
     if args.report:
-        from tunesmith.evaluation import write_report
+        from tunesmith.judge.evaluation import write_report
 
         print(f"report: {write_report(result, Path(args.report), rate_table, run)}")
     return 0
@@ -368,8 +368,8 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
 
 def _evaluate_control(model, run: Path, args: argparse.Namespace) -> int:
     """evaluate --constrained-vs-free / --requests / --keys: what was asked for, what came back."""
-    from tunesmith import control
-    from tunesmith.evaluation import heldout_texts
+    from tunesmith.judge import control
+    from tunesmith.judge.evaluation import heldout_texts
 
     train, heldout, _ = heldout_texts(model, args.data)
     result: dict = {"model": str(run), "samples": args.samples, "seed": args.seed}
@@ -394,8 +394,8 @@ def _evaluate_control(model, run: Path, args: argparse.Namespace) -> int:
 
 
 def cmd_plot(args: argparse.Namespace) -> int:
-    from tunesmith.diagnostics import plot_diagnostics, plot_reach_comparison
-    from tunesmith.training import plot_losses, read_metrics
+    from tunesmith.learn.diagnostics import plot_diagnostics, plot_reach_comparison
+    from tunesmith.learn.training import plot_losses, read_metrics
 
     with_diagnostics = {}
     for run in map(Path, args.runs):
@@ -416,7 +416,7 @@ def cmd_plot(args: argparse.Namespace) -> int:
 
 
 def cmd_compare(args: argparse.Namespace) -> int:
-    from tunesmith.compare import compare_runs
+    from tunesmith.judge.compare import compare_runs
 
     table, png = compare_runs(args.runs, args.out)
     print(table)
@@ -429,9 +429,9 @@ def cmd_compare(args: argparse.Namespace) -> int:
 
 def cmd_demo(args: argparse.Namespace) -> int:
     """Eight tunes of the common types from the shipped model (or --model, or --train a new one), in a gallery."""
-    from tunesmith.checkpoint import load_model
-    from tunesmith.gallery import write_demo
-    from tunesmith.sampling import fresh_seed
+    from tunesmith.render.gallery import write_demo
+    from tunesmith.sample.sampling import fresh_seed
+    from tunesmith.store.checkpoint import load_model
 
     started = time.perf_counter()
     run = _train_demo(args) if args.train else _resolve_model(args.model or "default")
@@ -448,8 +448,8 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
 def _train_demo(args: argparse.Namespace) -> Path:
     """The old demo: train the default preset on --data for a few minutes (or reuse the run)."""
-    from tunesmith.checkpoint import LAST_FILE, load_model
-    from tunesmith.training import train
+    from tunesmith.learn.training import train
+    from tunesmith.store.checkpoint import LAST_FILE, load_model
 
     run = Path(args.run)
     if (run / "model.safetensors").exists() and load_model(run).meta.get("state", {}).get("finished"):
@@ -464,9 +464,9 @@ def _train_demo(args: argparse.Namespace) -> Path:
 
 def cmd_export(args: argparse.Namespace) -> int:
     """A run's best model as one file (how the shipped model is made), its form table filled in if missing."""
-    from tunesmith.checkpoint import export_model, load_model
-    from tunesmith.evaluation import heldout_texts
-    from tunesmith.forms import form_table
+    from tunesmith.data.forms import form_table
+    from tunesmith.judge.evaluation import heldout_texts
+    from tunesmith.store.checkpoint import export_model, load_model
 
     model = load_model(args.run)
     if "forms" not in model.meta:  # a run trained before runs kept their form table
@@ -520,9 +520,9 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from tunesmith.device import DEVICE_CHOICES, PRECISIONS
-    from tunesmith.sampling import SamplingSettings
-    from tunesmith.training import DEFAULT_PRESET, PRESETS
+    from tunesmith.learn.device import DEVICE_CHOICES, PRECISIONS
+    from tunesmith.learn.training import DEFAULT_PRESET, PRESETS
+    from tunesmith.sample.sampling import SamplingSettings
 
     fmt = argparse.ArgumentDefaultsHelpFormatter
     parser = argparse.ArgumentParser(
@@ -681,9 +681,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    from tunesmith.corpus import DataError
-    from tunesmith.rendering import RenderError
-    from tunesmith.training import TrainingError
+    from tunesmith.data.corpus import DataError
+    from tunesmith.learn.training import TrainingError
+    from tunesmith.render.rendering import RenderError
 
     parser = build_parser()
     args = parser.parse_args(argv)

@@ -9,7 +9,7 @@ from __future__ import annotations
 import random
 from pathlib import Path
 
-from tunesmith.abcnotation import split_tunebook
+from tunesmith.abc.text import split_tunebook
 
 DATA = Path(__file__).resolve().parents[1] / "data"
 SHARED_IRISH = Path(__file__).resolve().parents[3] / "shared" / "data" / "irish.abc"
@@ -36,7 +36,7 @@ def seed_tunes() -> list[str]:
 
 def good_tunes() -> list[str]:
     """Seed tunes that parse cleanly, to mix with mutants."""
-    from tunesmith.abcnotation import parse_tunebook
+    from tunesmith.abc.text import parse_tunebook
 
     return [tune for tune in seed_tunes() if len(parse_tunebook(tune)[0]) == 1]
 

@@ -20,8 +20,9 @@ import time
 from collections import Counter
 from pathlib import Path
 
-from tunesmith import checkpoint, training
 from tunesmith.cli import main
+from tunesmith.learn import training
+from tunesmith.store import checkpoint
 
 STEPS = 60
 PRESET = training.Preset(

@@ -32,10 +32,11 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 from starlette.exceptions import HTTPException
 from starlette.middleware.trustedhost import TrustedHostMiddleware
 
-from tunesmith.abcnotation import parse_fields, split_tunebook
-from tunesmith.checkpoint import TrainedModel, load_model
-from tunesmith.rendering import RenderError, RenderOptions, ToolMissing, missing_tools, render_tune
-from tunesmith.sampling import SamplingSettings, generate
+from tunesmith.abc.text import parse_fields, split_tunebook
+from tunesmith.abc.theory import KEY_FIELD_PATTERN
+from tunesmith.render.rendering import RenderError, RenderOptions, ToolMissing, missing_tools, render_tune
+from tunesmith.sample.sampling import SamplingSettings, generate
+from tunesmith.store.checkpoint import TrainedModel, load_model
 from tunesmith.web.store import TUNE_ID, KeptBook, TuneStore, UnknownTune, user_data_dir
 
 STATIC = Path(__file__).parent / "static"
@@ -50,8 +51,7 @@ API_CSP = "default-src 'none'; style-src 'unsafe-inline'; sandbox"  # an SVG ope
 DOCS_PATHS = ("/docs", "/static-offline-docs")  # Swagger UI's page has an inline script of its own
 
 ID_PATTERN = TUNE_ID.pattern
-KEY_PATTERN = (r"^[A-Ga-g][#b]? ?(?i:major|maj|ionian|ion|minor|min|m|aeolian|aeo|dorian|dor|"
-               r"mixolydian|mix|phrygian|phr|lydian|lyd|locrian|loc)?$")
+KEY_PATTERN = KEY_FIELD_PATTERN
 METER_PATTERN = r"^(?:C\|?|[1-9][0-9]?/(?:1|2|4|8|16|32))$"
 RHYTHM_PATTERN = r"^[A-Za-z][A-Za-z \-]{0,29}$"
 
@@ -311,8 +311,8 @@ class Workshop:
     def _build_index(self) -> None:
         """Index the model's training tunes, so each tune can say how many bars it copied."""
         try:
-            from tunesmith.corpus import load_corpus, split_by_tune
-            from tunesmith.quality import NoveltyIndex
+            from tunesmith.data.corpus import load_corpus, split_by_tune
+            from tunesmith.judge.quality import NoveltyIndex
 
             data = self.model.meta["data"]
             split = split_by_tune(load_corpus(data["data"]).tunes, seed=data.get("split_seed", 0))
@@ -454,7 +454,7 @@ def tune_urls(tune_id: str) -> dict[str, str]:
 
 def quality_record(text: str, index: object = None) -> dict:
     """The evaluate issue's checks for one tune: valid, bars correct, copied bars (when indexed)."""
-    from tunesmith.quality import check_tune
+    from tunesmith.judge.quality import check_tune
 
     try:
         report = check_tune(text, index=index)

@@ -22,7 +22,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from tunesmith.abcnotation import parse_fields, split_tunebook
+from tunesmith.abc.text import parse_fields, split_tunebook
 
 TUNE_ID = re.compile(r"^[0-9a-f]{32}$")
 KEPT_FILE = "kept.abc"

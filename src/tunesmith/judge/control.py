@@ -16,13 +16,16 @@ from dataclasses import dataclass
 from fractions import Fraction
 from statistics import mean
 
-from tunesmith.abcnotation import canonical_key, canonical_rhythm, parse_fields
-from tunesmith.checkpoint import TrainedModel
-from tunesmith.constraints import Form
-from tunesmith.evaluation import bits_per_char, rates
-from tunesmith.quality import check_tune, key_centre, read_tune
-from tunesmith.quality import ends_on_tonic as quality_ends_on_tonic
-from tunesmith.sampling import SamplingSettings, sample_tunes
+from tunesmith.abc.grammar import Form
+from tunesmith.abc.reader import ends_on_tonic as quality_ends_on_tonic
+from tunesmith.abc.reader import read_tune
+from tunesmith.abc.text import canonical_key, canonical_rhythm, parse_fields
+from tunesmith.abc.theory import key_centre
+from tunesmith.judge.evaluation import rates
+from tunesmith.judge.quality import check_tune
+from tunesmith.learn.scoring import bits_per_char
+from tunesmith.sample.sampling import SamplingSettings, sample_tunes
+from tunesmith.store.checkpoint import TrainedModel
 
 # The metre each tune type is written in, in the tune books Tunesmith reads.
 RHYTHM_METERS = {

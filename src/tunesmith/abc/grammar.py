@@ -1,7 +1,7 @@
 """Constrained decoding: the ABC state a sampler carries so that every bar comes out right.
 
 `TuneState` reads a tune one character at a time, the way the tune checker
-(`tunesmith.quality`) reads a finished one, and answers one question before each
+(`tunesmith.judge.quality`) reads a finished one, and answers one question before each
 character is written: can the tune still be finished well formed if this comes next?
 A character is refused when it would
 
@@ -16,7 +16,7 @@ A character is refused when it would
 The state never looks ahead: it only removes options and the sampler renormalises
 what is left. Constructs that would make the bookkeeping guesswork (inline fields,
 multi-bar rests, voice overlay, `+deco+`, comments) are simply not offered in the
-body. Everything it accepts is accepted by `tunesmith.quality.check_tune`'s bar check,
+body. Everything it accepts is accepted by `tunesmith.judge.quality.check_tune`'s bar check,
 which is what the tests hold it to.
 """
 
@@ -27,11 +27,12 @@ import re
 from dataclasses import dataclass, replace
 from fractions import Fraction
 
-from tunesmith.abcnotation import FIELD_LINE, default_unit_length, meter_fraction
-from tunesmith.quality import ALTER, TUPLET_Q, broken_factors, is_compound, key_signature, note_length
+from tunesmith.abc.reader import TUPLET_Q, broken_factors, is_compound
+from tunesmith.abc.text import FIELD_LINE, default_unit_length, meter_fraction, note_length
+from tunesmith.abc.theory import ALTER, LETTERS, WRITTEN_MODES, degree_letter, is_written_key, key_signature
 
 NOTE_LETTERS = frozenset("ABCDEFGabcdefg")
-SCALE_LETTERS = "CDEFGAB"
+SCALE_LETTERS = LETTERS
 RESTS = frozenset("zx")
 ACCIDENTALS = frozenset("^_=")
 DECORATION_LETTERS = frozenset(".~HLMOPSTuv")
@@ -55,14 +56,13 @@ CHORD_SYMBOL_PREFIX = re.compile(
     rf"[A-G](?:[#b]?(?:(?:{_KINDS})(?:/(?:{_ROOT})?)?|{_CUT_KINDS}))?|{_ANNOTATION}{{0,30}}"
 )
 HEADER_FIELDS = frozenset("XTRMLK")  # what abcnotation.normalise_tune writes, so what models learn
-KEY_MODES = ("m", "min", "maj", "ion", "mix", "dor", "phr", "lyd", "loc", "aeo")
 # What the metre, unit length and key can look like while they are being written.
+_MODE_PREFIXES = {mode[:i] for mode in WRITTEN_MODES for i in range(len(mode) + 1)}
 HEADER_VALUES = {
     "M": re.compile(r"C\|?|[1-9]\d?(?:/(?:[1-9]\d?)?)?"),
     "L": re.compile(r"1(?:/(?:4|8|1|16|3|32)?)?"),
-    "K": re.compile(rf"[A-G](?:[#b]?(?:{'|'.join({mode[:i] for mode in KEY_MODES for i in range(len(mode) + 1)})}))?"),
+    "K": re.compile(rf"[A-G](?:[#b]?(?:{'|'.join(_MODE_PREFIXES)}))?"),
 }
-KEY = re.compile(rf"[A-G][#b]?(?:{'|'.join(KEY_MODES)})?")
 FIRST_ENDING, FIRST_ENDING_CLOSED, SECOND_ENDING = 1, 3, 2
 MAX_INNER_NOTES = 6  # notes in one chord or one group of grace notes
 MAX_HEADER_LINE = 80  # characters of a header line, "T:" included (the longest in O'Neill's, Ryan's and Aird's: 70)
@@ -254,7 +254,7 @@ class TuneState:
         if letter == "L" and value not in ("1/4", "1/8", "1/16", "1/32"):
             return False
         if letter == "K":
-            return KEY.fullmatch(value) is not None and "M" in self.fields and self._start_body()
+            return is_written_key(value) and "M" in self.fields and self._start_body()
         return True
 
     def _header_line_can_go_on(self) -> bool:
@@ -669,7 +669,7 @@ class TuneState:
         if self.last_note is None or not key:
             return False
         accidental, letter = self.last_note
-        if letter != SCALE_LETTERS[(SCALE_LETTERS.index(key[0]) + degree - 1) % 7]:
+        if letter != degree_letter(key, degree):
             return False
         signature = key_signature(key)
         return not accidental or (signature is not None and ALTER[accidental] == signature[letter])

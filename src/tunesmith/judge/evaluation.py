@@ -3,43 +3,13 @@
 from __future__ import annotations
 
 import importlib.util
-import math
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import asdict
 from pathlib import Path
 
-import torch
-import torch.nn.functional as F
-from torch import nn
-
-from tunesmith.batching import padded_batches
-from tunesmith.checkpoint import TrainedModel
-from tunesmith.vocab import CharVocab
-
-
-@torch.no_grad()
-def bits_per_char(network: nn.Module, vocab: CharVocab, texts: Sequence[str]) -> float:
-    """Total -log2 p of whole tunes (every token plus </s>) over their characters plus one per </s>.
-
-    Dividing by characters, not tokens, keeps the figure comparable between the character
-    and the ABC-token vocabularies (for characters the two counts are the same). Each tune
-    is scored from <s> with a fresh state, so the figure is comparable across models and
-    never sees a neighbouring tune. Characters unseen in training count as <unk> (the
-    model still pays for them), never skipped.
-    """
-    if not texts:
-        raise ValueError("no held-out tunes to score")
-    was_training = network.training
-    network.eval()
-    device = next(network.parameters(), torch.empty(0)).device  # a network may have no parameters
-    total_nats = 0.0
-    for x, y in padded_batches([vocab.encode_tune(t, strict=False) for t in texts]):
-        x, y = x.to(device), y.to(device)
-        logits, _ = network(x)
-        total_nats += F.cross_entropy(logits.flatten(0, 1), y.flatten(), reduction="sum").item()
-    network.train(was_training)
-    return total_nats / sum(len(t) + 1 for t in texts) / math.log(2)
+from tunesmith.learn.scoring import bits_per_char
+from tunesmith.store.checkpoint import TrainedModel
 
 
 def heldout_texts(model: TrainedModel, data: Sequence[str] | str | None = None) -> tuple[list[str], list[str], bool]:
@@ -48,8 +18,7 @@ def heldout_texts(model: TrainedModel, data: Sequence[str] | str | None = None) 
     With no data, or the data the model was trained on, the held-out tunes are the
     validation and test tunes of the same split. Any other data set is wholly held out.
     """
-    from tunesmith.corpus import load_corpus, split_by_tune
-    from tunesmith.training import data_fingerprint
+    from tunesmith.data.corpus import data_fingerprint, load_corpus, split_by_tune
 
     info = model.meta.get("data", {})
     own = split_by_tune(load_corpus(info["data"]).tunes, seed=info.get("split_seed", 0))
@@ -63,7 +32,7 @@ def heldout_texts(model: TrainedModel, data: Sequence[str] | str | None = None) 
 
 def rates(reports: list, samples: list | None = None) -> dict:
     """The shares `quality.summarise` gives, plus X/M/K present and (for samples) ended at </s>."""
-    from tunesmith.quality import summarise
+    from tunesmith.judge.quality import summarise
 
     shares = summarise(reports)
     shares["has_x_m_k"] = sum(not r.missing_fields for r in reports) / max(len(reports), 1)
@@ -90,8 +59,8 @@ def evaluate_model(
     what the model writes on its own (the figure to compare models by); True, what a user gets
     (with form "auto", as generate gives it; "free" for no form).
     """
-    from tunesmith.quality import NoveltyIndex, check_tune
-    from tunesmith.sampling import SamplingSettings, sample_tunes
+    from tunesmith.judge.quality import NoveltyIndex, check_tune
+    from tunesmith.sample.sampling import SamplingSettings, sample_tunes
 
     timings: dict[str, float] = {}
     started = time.perf_counter()
@@ -115,7 +84,7 @@ def evaluate_model(
     result["generated"] = rates(generated_reports, generated)
     result["reference"] = rates(reference_reports)
     if importlib.util.find_spec("sklearn") is not None:  # the `eval` extra
-        from tunesmith.realism import realism_report
+        from tunesmith.judge.realism import realism_report
 
         started = time.perf_counter()
         result["realism"] = realism_report([s.text for s in generated], heldout[:samples], seed)
@@ -161,7 +130,7 @@ def _distributions(result: dict, folder: Path, plt) -> list[str]:
     """Pitch-class and note-length shares of generated vs held-out real tunes."""
     from collections import Counter
 
-    from tunesmith.quality import read_tune
+    from tunesmith.abc.reader import read_tune
 
     texts = {"generated": result["tunes"], "held-out real": result.get("reference_tunes", [])}
     counts = {}

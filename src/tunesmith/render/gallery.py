@@ -14,11 +14,11 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from tunesmith.abcnotation import with_notes
-from tunesmith.checkpoint import TrainedModel
-from tunesmith.quality import check_tune
-from tunesmith.rendering import FORMATS, PACKAGES, RenderError, missing_tools, render_tune
-from tunesmith.sampling import Sample, sample_tunes
+from tunesmith.abc.text import with_notes
+from tunesmith.judge.quality import check_tune
+from tunesmith.render.rendering import FORMATS, PACKAGES, RenderError, missing_tools, render_tune
+from tunesmith.sample.sampling import Sample, sample_tunes
+from tunesmith.store.checkpoint import TrainedModel
 
 # (label, rhythm written in R:, metre when the model's book has no tunes of that rhythm)
 DEMO_TYPES = (

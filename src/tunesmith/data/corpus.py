@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import importlib.util
 import random
 from collections import Counter
@@ -9,7 +10,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from tunesmith.abcnotation import Tune, TuneError, decode_tunebook, header_and_body, parse_tunebook
+from tunesmith.abc.text import Tune, TuneError, decode_tunebook, header_and_body, parse_tunebook
 
 # Named corpora shipped inside the music21 package (folder under music21/corpus).
 MUSIC21_CORPORA = {
@@ -196,3 +197,8 @@ def named_corpora() -> list[tuple[str, str, bool]]:
     rows.append(("mit", MIT_DESCRIPTION, mit_ok))
     return rows
 
+
+def data_fingerprint(texts: list[str]) -> str:
+    """A short hash of the training tunes, so --resume refuses different data."""
+    digest = hashlib.sha256("\x00".join(texts).encode("utf-8", "surrogatepass"))
+    return digest.hexdigest()[:16]

@@ -12,6 +12,8 @@ from dataclasses import dataclass, field
 from fractions import Fraction
 from functools import lru_cache
 
+from tunesmith.abc.theory import canonical_key
+
 FIELD_LINE = re.compile(r"^([A-Za-z+]):\s*(.*?)\s*$")
 # Header fields kept for training, in the order a normalised header is written.
 # T (title) comes second as the standard asks; K always closes the header.
@@ -20,16 +22,6 @@ HEADER_ORDER = ("X", "T", "R", "M", "L", "K")
 BODY_FIELDS = frozenset("KLMP")
 LAB_RHYTHM_ID = re.compile(r"id:[a-z]+-([a-z ]+?)-\d+", re.IGNORECASE)
 
-MODE_SUFFIX = {
-    "major": "", "maj": "", "ionian": "", "ion": "",
-    "minor": "m", "min": "m", "m": "m", "aeolian": "m", "aeo": "m",
-    "dorian": "dor", "dor": "dor",
-    "mixolydian": "mix", "mix": "mix",
-    "phrygian": "phr", "phr": "phr",
-    "lydian": "lyd", "lyd": "lyd",
-    "locrian": "loc", "loc": "loc",
-}
-KEY_SPEC = re.compile(r"^([A-Ga-g])([#b]?)\s*([A-Za-z]*)$")
 
 
 # One reader's view of a body line: every token a tune body is made of (the checker and
@@ -214,19 +206,6 @@ def parse_fields(text: str) -> dict[str, str]:
     for letter, value in header_and_body(text)[0]:
         fields.setdefault(letter, value)
     return fields
-
-
-def canonical_key(spec: str) -> str:
-    """Write a key the one way Tunesmith trains on.
-
-    Example: "D Major" -> "D", "A Dorian" -> "Ador", "e minor" -> "Em", "Bb" -> "Bb".
-    Keys with clefs or explicit accidentals are returned unchanged.
-    """
-    match = KEY_SPEC.match(spec.strip())
-    if not match or match.group(3).lower() not in MODE_SUFFIX:
-        return spec.strip()
-    root, accidental, mode = match.groups()
-    return root.upper() + accidental + MODE_SUFFIX[mode.lower()]
 
 
 def canonical_rhythm(value: str) -> str:

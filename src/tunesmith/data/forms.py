@@ -26,9 +26,10 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import lru_cache
 
-from tunesmith.abcnotation import parse_fields
-from tunesmith.constraints import KEY, SCALE_LETTERS, Form
-from tunesmith.quality import SEMITONE, ReadTune, key_signature, read_tune, section_shape
+from tunesmith.abc.grammar import SCALE_LETTERS, Form
+from tunesmith.abc.reader import ReadTune, read_tune, section_shape
+from tunesmith.abc.text import parse_fields
+from tunesmith.abc.theory import SEMITONE, is_written_key, key_signature
 
 FREE = "free"
 FORM_KEY = re.compile(r"(\d+)x(\d+)(r?)(p?)")
@@ -126,7 +127,7 @@ def form_table(texts: Iterable[str]) -> dict:
         if not meter:
             continue
         types.setdefault((rhythm, meter), Counter())[form] += 1
-        if KEY.fullmatch(key):  # only keys a request can ask for ("K:D clef=bass" is not one)
+        if is_written_key(key):  # only keys a request can ask for ("K:D clef=bass" is not one)
             keys.setdefault((rhythm, meter), Counter())[key] += 1
         counts = cadences.setdefault(rhythm, {"part": Counter(), "tune": Counter()})
         for degree in endings[:-1]:

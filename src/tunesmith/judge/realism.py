@@ -17,8 +17,10 @@ from collections import Counter
 from collections.abc import Sequence
 from fractions import Fraction
 
-from tunesmith.abcnotation import parse_fields
-from tunesmith.quality import ReadTune, bar_shapes, ends_on_tonic, key_centre, read_tune
+from tunesmith.abc.reader import ReadTune, ends_on_tonic, read_tune
+from tunesmith.abc.text import parse_fields
+from tunesmith.abc.theory import key_centre
+from tunesmith.judge.quality import bar_shapes
 
 INTERVALS = range(-12, 13)  # semitones; leaps beyond an octave count at +-12
 # Note and rest lengths in whole notes (a sixteenth to a whole note, triplet quavers among them);

@@ -30,7 +30,7 @@ from dataclasses import dataclass, field
 from fractions import Fraction
 from pathlib import Path
 
-from tunesmith.abcnotation import (
+from tunesmith.abc.text import (
     LAB_RHYTHM_ID,
     canonical_rhythm,
     decode_tunebook,

@@ -14,7 +14,7 @@ from pathlib import Path
 
 from safetensors import SafetensorError, safe_open
 
-from tunesmith.checkpoint import BEST_FILE
+from tunesmith.store.checkpoint import BEST_FILE
 
 EVALUATION_FILE = "evaluation.json"
 COLUMNS = ("run", "kind", "preset", "tokenizer", "transpose", "parameters", "chars/s", "train min",
@@ -70,7 +70,7 @@ def _curve(metrics: Path) -> list[tuple[float, float]]:
     """(training seconds, validation bpc) at each evaluation."""
     if not metrics.is_file():
         return []
-    from tunesmith.training import read_metrics
+    from tunesmith.learn.training import read_metrics
 
     return [(r["train_seconds"], r["valid_bpc"]) for r in read_metrics(metrics) if "valid_bpc" in r]
 

@@ -17,10 +17,11 @@ from dataclasses import dataclass, replace
 
 import torch
 
-from tunesmith.abcnotation import canonical_key, canonical_rhythm, meter_fraction
-from tunesmith.checkpoint import TrainedModel
-from tunesmith.constraints import KEY, Form, TuneState
-from tunesmith.forms import FREE, draw_request, form_key
+from tunesmith.abc.grammar import Form, TuneState
+from tunesmith.abc.text import canonical_key, canonical_rhythm, meter_fraction
+from tunesmith.abc.theory import is_written_key
+from tunesmith.data.forms import FREE, draw_request, form_key
+from tunesmith.store.checkpoint import TrainedModel
 
 FREE_LINE = None  # a script item meaning "let the model write up to the end of this line"
 
@@ -35,7 +36,7 @@ class SamplingSettings:
     # the long tail of a character model, where most of its slips live.
     top_p: float | None = 0.95
     max_chars: int = 2000  # a tune still going at this length is cut and marked unfinished
-    constrain: bool = True  # keep every bar, bracket and ending well formed (tunesmith.constraints)
+    constrain: bool = True  # keep every bar, bracket and ending well formed (tunesmith.abc.grammar)
 
     def __post_init__(self):
         # Each of these would otherwise fail deep in torch, with a message about tensors.
@@ -57,7 +58,7 @@ class Sample:
     fallbacks: int = 0  # steps where every top-k/top-p choice was refused and all tokens were looked at
     dead_end: bool = False  # nothing at all was allowed: the tune was given up
     seed: int | None = None  # the batch's seed: the same model, options and seed write this tune again
-    form: str = FREE  # the form it was asked for, e.g. "2x8r" (see tunesmith.forms)
+    form: str = FREE  # the form it was asked for, e.g. "2x8r" (see tunesmith.data.forms)
     cadences: tuple[int | None, ...] = ()  # the degree each part was asked to end on
     cadences_dropped: int = 0  # parts whose asked ending the model could not reach: written free
 
@@ -286,9 +287,9 @@ def sample_tunes(
     draws a fresh one (each Sample says which).
 
     With settings.constrain (the default) every tune is kept well formed as it is written
-    (see tunesmith.constraints): bars add up, brackets close, the tune ends at a bar line,
+    (see tunesmith.abc.grammar): bars add up, brackets close, the tune ends at a bar line,
     and a `form` (parts x bars per part) is followed exactly. form "auto" draws each tune's
-    type, form and cadences from the model's training tunes (tunesmith.forms) where the
+    type, form and cadences from the model's training tunes (tunesmith.data.forms) where the
     request leaves them open; None or "free" asks for none.
     """
     network, vocab = model.network, model.vocab
@@ -375,7 +376,7 @@ def tune_requests(model: TrainedModel, num: int, key: str | None, meter: str | N
 
 def check_request(key: str | None, meter: str | None) -> None:
     """A key or metre that is not one, said in words before any sampling (ValueError)."""
-    if key is not None and not KEY.fullmatch(canonical_key(key)):
+    if key is not None and not is_written_key(canonical_key(key)):
         raise ValueError(f"key {key!r} is not a key: write a letter A-G, then # or b if it has one, then a mode "
                          "(m, dor, mix, lyd, phr, loc), e.g. G, F#m, Ador, Bbmix")
     if meter is not None and meter_fraction(meter) is None:

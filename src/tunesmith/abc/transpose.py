@@ -22,17 +22,12 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from tunesmith.abcnotation import canonical_key
-from tunesmith.abctokens import BODY_UNIT, FIELD_LINE
+from tunesmith.abc.theory import ALTER, ALTER_TEXT, FIFTHS, LETTERS, MODE_FIFTHS, canonical_key
+from tunesmith.abc.theory import parse_key as read_key
+from tunesmith.abc.units import BODY_UNIT, FIELD_LINE
 
-LETTERS = "CDEFGAB"
 NATURAL = (0, 2, 4, 5, 7, 9, 11)  # semitones of C D E F G A B above C
-FIFTHS = "FCGDAEB"  # the order sharps are added in (flats: the reverse)
-MODE_FIFTHS = {"": 0, "m": -3, "dor": -2, "mix": -1, "phr": -4, "lyd": 1, "loc": -5}  # signature vs major
-KEY = re.compile(r"^([A-G])([#b]?)(m|dor|mix|phr|lyd|loc)?$")
 CHORD = re.compile(r'^"([A-G])([#b]?)((?:maj|min|dim|aug|sus|add|m|M|\+|o|[0-9]|\(|\)|[#b])*)(?:/([A-G])([#b]?))?"$')
-ACCIDENTAL = {"^^": 2, "^": 1, "=": 0, "_": -1, "__": -2}
-ACCIDENTAL_TEXT = {value: text for text, value in ACCIDENTAL.items()}
 SHIFTS = tuple(range(-5, 7))  # every key once: a fourth down to a tritone up
 SANE_RANGE = (52, 93)  # E, to a'' in MIDI numbers: a fiddle's range with a little to spare
 
@@ -90,13 +85,11 @@ class Key:
 
 def parse_key(value: str) -> Key:
     """Example: "A Dorian" -> Key(3, "dor"). Raises ValueError for K:none, K:HP, clefs, explicit accidentals."""
-    spec = canonical_key(value)
-    match = KEY.match(spec)
-    if not match:
+    spec = read_key(value)
+    if spec is None or spec.rest or canonical_key(value) != spec.name:
         raise ValueError(f"key {value.strip()!r} cannot be transposed (only a root and a mode can)")
-    letter, accidental, mode = match.groups()
-    tonic = FIFTHS.index(letter) - 1 + 7 * {"#": 1, "b": -1, "": 0}[accidental]
-    return Key(tonic, mode or "")
+    tonic = FIFTHS.index(spec.letter) - 1 + 7 * {"#": 1, "b": -1, "": 0}[spec.accidental]
+    return Key(tonic, spec.mode)
 
 
 def transpose_key(key: Key, semitones: int) -> Key:
@@ -144,7 +137,7 @@ class _Transposer:
         step = LETTERS.index(letter.upper()) + 7 * (4 + letter.islower() + octave.count("'") - octave.count(","))
         written = match.group("accidental")
         if written:
-            alteration = self.old_bar[step % 7] = ACCIDENTAL[written]
+            alteration = self.old_bar[step % 7] = ALTER[written]
         else:
             alteration = self.old_bar.get(step % 7, self.old_key.alteration(step % 7))
         pitch = _semitones(step) + alteration
@@ -154,7 +147,7 @@ class _Transposer:
         implied = {self.new_bar.get(new_step % 7, signature), self.new_bar_octave.get(new_step, signature)}
         accidental = ""
         if written or implied != {new_alteration}:  # also keeps courtesy accidentals the original wrote
-            accidental = ACCIDENTAL_TEXT[new_alteration]
+            accidental = ALTER_TEXT[new_alteration]
             self.new_bar[new_step % 7] = self.new_bar_octave[new_step] = new_alteration
         return accidental + _note_name(new_step) + match.group("length")
 
@@ -187,7 +180,7 @@ class _Transposer:
                 unit = self.quoted(unit)
             elif kind == "field" and unit.startswith("[K:"):
                 unit = f"[K:{self.set_key(unit[3:-1])}]"
-            elif unit in ACCIDENTAL:  # e.g. "=" ending a line: readers disagree on what it sharpens
+            elif unit in ALTER:  # e.g. "=" ending a line: readers disagree on what it sharpens
                 raise ValueError(f"an accidental with no note after it: {line!r}")
             out.append(unit)
         return "".join(out)

@@ -26,14 +26,14 @@ from safetensors import SafetensorError, safe_open
 from safetensors.torch import save_file
 from torch import nn
 
+from tunesmith.data.vocab import CharVocab, vocab_from_dict
 from tunesmith.models import build_model, model_config, model_kind
-from tunesmith.vocab import CharVocab, vocab_from_dict
 
 BEST_FILE, LAST_FILE, CONFIG_FILE = "model.safetensors", "last.safetensors", "config.json"
 FORMAT_VERSION = 1
 # The pretrained model that ships inside the package (see MODEL.md): load_model("default").
 DEFAULT_MODEL = "default"
-SHIPPED_MODEL = Path(__file__).parent / "pretrained" / "default.safetensors"
+SHIPPED_MODEL = Path(__file__).parents[1] / "pretrained" / "default.safetensors"
 
 
 @dataclass

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import functools
-import hashlib
 import json
 import math
 import time
@@ -14,10 +13,17 @@ from pathlib import Path
 import torch
 import torch.nn.functional as F
 
-from tunesmith import distributed
-from tunesmith.abctokens import ABCTokenVocab
-from tunesmith.batching import concatenate, random_windows
-from tunesmith.checkpoint import (
+from tunesmith.abc.transpose import augment
+from tunesmith.data.batching import concatenate, random_windows
+from tunesmith.data.corpus import Split, data_fingerprint
+from tunesmith.data.forms import form_table
+from tunesmith.data.vocab import ABCTokenVocab, CharVocab
+from tunesmith.learn import distributed
+from tunesmith.learn.device import PRECISIONS, autocast, describe_device, resolve_device, to_device
+from tunesmith.learn.diagnostics import gradient_norms, gradient_reach
+from tunesmith.learn.scoring import bits_per_char
+from tunesmith.models import build_model, count_parameters
+from tunesmith.store.checkpoint import (
     LAST_FILE,
     check_free_space,
     describe,
@@ -27,14 +33,6 @@ from tunesmith.checkpoint import (
     save_best,
     save_last,
 )
-from tunesmith.corpus import Split
-from tunesmith.device import PRECISIONS, autocast, describe_device, resolve_device, to_device
-from tunesmith.diagnostics import gradient_norms, gradient_reach
-from tunesmith.evaluation import bits_per_char
-from tunesmith.forms import form_table
-from tunesmith.models import build_model, count_parameters
-from tunesmith.transpose import augment
-from tunesmith.vocab import CharVocab
 
 
 @dataclass
@@ -169,10 +167,6 @@ def chars_per_token(vocab: CharVocab | ABCTokenVocab, stream: torch.Tensor) -> f
     return lengths[stream].double().mean().item()
 
 
-def data_fingerprint(texts: list[str]) -> str:
-    """A short hash of the training tunes, so --resume refuses different data."""
-    digest = hashlib.sha256("\x00".join(texts).encode("utf-8", "surrogatepass"))
-    return digest.hexdigest()[:16]
 
 
 @dataclass
@@ -384,7 +378,7 @@ class Trainer:
     # -- evaluation and checkpoints --------------------------------------------------
 
     def forms(self) -> dict:
-        """The training tunes' form table (tunesmith.forms), made at the first checkpoint, kept on resume."""
+        """The training tunes' form table (tunesmith.data.forms), made at the first checkpoint, kept on resume."""
         if self._forms is None:
             self._forms = form_table(self.train_texts)
         return self._forms
@@ -470,7 +464,7 @@ class Trainer:
         return final
 
     def _finish(self, rng_states: dict[str, torch.Tensor]) -> dict:
-        from tunesmith.checkpoint import load_model
+        from tunesmith.store.checkpoint import load_model
 
         best = load_model(self.run_dir)
         best.network.to(self.device)
@@ -551,12 +545,12 @@ def train(
 
     The split by tune uses split_seed (not seed), so runs with different seeds are
     scored on the same held-out tunes. device: auto (cuda, else mps, else cpu), cpu, cuda, mps;
-    precision: auto (bf16 on CUDA), fp32 or bf16 (see tunesmith.device; a resumed run keeps its own).
-    Started by torchrun, each process trains one rank (see tunesmith.distributed).
+    precision: auto (bf16 on CUDA), fp32 or bf16 (see tunesmith.learn.device; a resumed run keeps its own).
+    Started by torchrun, each process trains one rank (see tunesmith.learn.distributed).
     tokenizer "char" or "abc" and transpose "none" or "all" default to the resumed run's, else to
     the preset's (`small` transposes; the others do not). Example: train("oneills", "runs/small", minutes=10)
     """
-    from tunesmith.corpus import load_corpus, split_by_tune
+    from tunesmith.data.corpus import load_corpus, split_by_tune
 
     if not distributed.is_rank_zero():
         log = _quiet

@@ -1,0 +1,2 @@
+"""ABC notation, the bottom layer (no torch): text and fields, keys and modes (theory), the one
+reader of a tune body (reader), the sampler's grammar (grammar), tokens (units) and transposition."""

@@ -1,0 +1,1 @@
+"""Judging tunes: the checker, evaluation against held-out tunes, realism, control, comparisons."""

@@ -1,0 +1,1 @@
+"""Writing tunes: batched sampling under the grammar, forms and cadences, requests."""

@@ -1,0 +1,1 @@
+"""Checkpoints: safetensors weights with a JSON header, the shipped model, export."""
