@@ -390,28 +390,30 @@ def _include_lines(secret: Path) -> list[str]:
     """The ways abc2midi and abcm2ps read another file from inside a tune."""
     return [f"%%abc-include {secret}", f"  %%abc-include {secret}", f"% %abc-include {secret}",
             f"%%abc-include\t{secret}", f"I:abc-include {secret}", f"%%format {secret}",
-            f"%%EPS {secret}", f"%%abc-include ../../../../../../..{secret}"]
+            f"%%EPS {secret}", f"%%abc-include ../../../../../../..{secret}", f"%%MIDI ptstress {secret}"]
 
 
 def test_tune_text_never_becomes_an_argument_or_a_path(tmp_path, monkeypatch):
     """Hostile titles reach no argv, and every file lands in the output folder under a safe name."""
-    from tunesmith.render import rendering
 
     if missing_tools(["mid", "svg"]):
         pytest.skip("needs abc2midi and abcm2ps")
+    from tunesmith.abc import tools
+
     argvs: list[list[str]] = []
-    real_run = subprocess.run
+    real_popen = subprocess.Popen
 
-    def recording_run(argv, **kwargs):
+    def recording_popen(argv, **kwargs):
         argvs.append(list(argv))
-        return real_run(argv, **kwargs)
+        return real_popen(argv, **kwargs)
 
-    monkeypatch.setattr(rendering.subprocess, "run", recording_run)
+    monkeypatch.setattr(tools.subprocess, "Popen", recording_popen)
     book = "\n\n".join(f"X:{i}\nT:{title}\nM:4/4\nL:1/8\nK:D\nABcd efga|" for i, title in enumerate(HOSTILE_TITLES, 1))
     path = tmp_path / "book.abc"
     path.write_text(book)
     out = tmp_path / "out"
     results = render_tunebook(path, ["mid", "svg"], out)
+    assert argvs, "the tools were not run through abc.tools.run_tool"
     tried("rendering.render_tune", len(results))
     # abcm2ps reads a NUL byte as the end of the file: that tune fails, cleanly, and alone.
     failed = [r for r in results if not r.ok]

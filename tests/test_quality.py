@@ -2,7 +2,6 @@
 
 import json
 import shutil
-import subprocess
 from dataclasses import asdict
 from fractions import Fraction
 
@@ -11,6 +10,7 @@ import pytest
 from tunesmith.abc.reader import read_tune
 from tunesmith.abc.text import note_length, split_tunebook
 from tunesmith.abc.theory import key_signature
+from tunesmith.abc.tools import ToolTimeout
 from tunesmith.judge import quality
 from tunesmith.judge.quality import (
     BarWarning,
@@ -159,11 +159,11 @@ def test_abc2midi_ignores_rhythm_field():
 
 
 def test_abc2midi_timeout_is_an_error(monkeypatch):
-    def too_slow(argv, **options):
-        raise subprocess.TimeoutExpired(argv, options["timeout"])
+    def too_slow(argv, cwd, timeout):
+        raise ToolTimeout(f"{argv[0]} took longer than {timeout:g} s")
 
     monkeypatch.setattr(quality.shutil, "which", lambda name: "/usr/bin/abc2midi")
-    monkeypatch.setattr(quality.subprocess, "run", too_slow)
+    monkeypatch.setattr(quality, "run_tool", too_slow)
     report = check_tune(ALEXANDERS)
     assert report.abc2midi_errors == 1 and not report.syntax_ok
     assert "longer than" in report.abc2midi_messages[0]

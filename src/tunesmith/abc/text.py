@@ -97,12 +97,41 @@ def normalise_newlines(text: str) -> str:
 
 # Directives that make abc2midi or abcm2ps read another file (abc-include, a format file, an EPS
 # picture) or copy raw SVG into the score; abc2midi even obeys "% %abc-include" and abcm2ps "I:format".
-FILE_DIRECTIVE = re.compile(r"^\s*(?:%[\s%]*|I:\s*)(?:abc-include|format|eps|beginsvg)\b", re.IGNORECASE)
+# A line that speaks to a tool instead of holding music: %%name ..., "% %name" or I:name (ABC 2.1 s.11).
+DIRECTIVE = re.compile(r"^\s*(?:%[ \t]*%+|I:)[ \t]*([A-Za-z][\w-]*)?[ \t]*([A-Za-z]*)")
+# What may reach abc2midi and abcm2ps: instruments, accompaniment and layout. Everything else (file
+# names such as abc-include, format, EPS, %%MIDI ptstress; PostScript and SVG such as beginps, postscript,
+# beginsvg; %%abc, ss-pref) is dropped before a tool sees the tune.
+ALLOWED_DIRECTIVES = frozenset({
+    "scale", "pagewidth", "pageheight", "staffwidth", "leftmargin", "rightmargin", "topmargin", "botmargin",
+    "newpage", "vskip", "sep", "staffsep", "sysstaffsep", "measurenb", "barnumbers", "stretchlast",
+    "continueall", "linebreak", "writefields", "titlecaps", "titleleft", "musicspace", "notespacingfactor",
+    "maxshrink", "landscape", "header", "footer",
+})
+ALLOWED_MIDI = frozenset({
+    "program", "channel", "transpose", "chordprog", "bassprog", "chordvol", "bassvol", "gchord", "gchordon",
+    "gchordoff", "beat", "beatstring", "beatmod", "ratio", "nobarlines", "barlines", "drum", "drumon",
+    "drumoff", "chordname", "grace", "gracedivider", "noportamento", "temperamentnormal",
+})
+
+
+def directive_allowed(line: str) -> bool:
+    """Whether a line may reach a tool as it is: music and comments may; a directive only from the lists."""
+    match = DIRECTIVE.match(line)
+    if match is None:
+        return True
+    name, word = (match.group(1) or "").lower(), match.group(2).lower()
+    return name in ALLOWED_DIRECTIVES or (name == "midi" and word in ALLOWED_MIDI)
+
+
+def dropped_directives(text: str) -> list[str]:
+    """The directive lines `disarm_directives` drops, as written (stripped, at most 60 characters), to say so."""
+    return [line.strip()[:60] for line in text.split("\n") if not directive_allowed(line)]
 
 
 def disarm_directives(text: str) -> str:
-    """Tune text for an external tool: each line above becomes a bare "%" (line numbers stay)."""
-    return "\n".join("%" if FILE_DIRECTIVE.match(line) else line for line in text.split("\n"))
+    """Tune text for an external tool: each directive not allowed becomes a bare "%" (line numbers stay)."""
+    return "\n".join(line if directive_allowed(line) else "%" for line in text.split("\n"))
 
 
 def decode_tunebook(data: bytes) -> str:

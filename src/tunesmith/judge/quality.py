@@ -9,8 +9,8 @@ Four views of one tune, each cheap enough to run over thousands of generated tun
 - form: sections, bars per section, AABB, pitch range and share of notes in the key;
 - novelty: the longest run of bars copied (transposed or not) from a training tune.
 
-The reader follows ABC 2.1 and the old habits of real tune books (a `!` that is
-not paired on its line is a line break, `+trill+` decorations).
+Bodies are read by `tunesmith.abc.reader`, the reader the form table and the sampler's
+grammar share.
 """
 
 from __future__ import annotations
@@ -18,7 +18,6 @@ from __future__ import annotations
 import os
 import re
 import shutil
-import subprocess
 import tempfile
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
@@ -31,12 +30,14 @@ from tunesmith.abc.reader import Bar, ReadTune, bar_verdicts, ends_on_tonic, rea
 from tunesmith.abc.text import (
     decode_tunebook,
     disarm_directives,
+    dropped_directives,
     meter_fraction,
     normalise_newlines,
     parse_fields,
     split_tunebook,
     tool_bytes,
 )
+from tunesmith.abc.tools import ToolTimeout, run_tool
 
 REQUIRED_FIELDS = ("X", "M", "K")  # L: has a default, so it is not required
 ABC2MIDI_TIMEOUT = 10.0  # seconds; abc2midi takes milliseconds on a tune
@@ -195,23 +196,22 @@ def abc2midi_path() -> str:
 def run_abc2midi(text: str, timeout: float = ABC2MIDI_TIMEOUT) -> tuple[int, list[str]]:
     """Number of abc2midi 'Error' lines for a tune, and its Error and Warning lines."""
     # R: is dropped: abc2midi plays R:hornpipe as swung pairs and calls M:C| an error.
+    text_in = text
     text = "\n".join(line for line in disarm_directives(text).split("\n") if not line.startswith("R:"))
     with tempfile.TemporaryDirectory(prefix="tunesmith-abc2midi-") as folder:
         Path(folder, "tune.abc").write_bytes(tool_bytes(text + "\n"))
         try:
-            result = subprocess.run(
-                [abc2midi_path(), "tune.abc", "-o", "tune.mid"],
-                cwd=folder, capture_output=True, text=True, errors="replace", timeout=timeout,
-            )
-        except subprocess.TimeoutExpired:
+            code, output = run_tool([abc2midi_path(), "tune.abc", "-o", "tune.mid"], folder, timeout)
+        except ToolTimeout:
             return 1, [f"Error: abc2midi took longer than {timeout:g} s"]
         wrote_midi = Path(folder, "tune.mid").exists()
-    lines = (result.stdout + result.stderr).splitlines()
-    messages = [line.strip() for line in lines if line.startswith(("Error", "Warning"))]
-    if result.returncode < 0:
-        messages.append(f"Error: abc2midi crashed (signal {-result.returncode})")
+    messages = [line.strip() for line in output.splitlines() if line.startswith(("Error", "Warning"))]
+    if code < 0:
+        messages.append(f"Error: abc2midi crashed (signal {-code})")
     if not wrote_midi and not any(line.startswith("Error") for line in messages):
         messages.append("Error: abc2midi wrote no MIDI file")
+    messages += [f"Warning: {line!r} not passed to abc2midi (not an allowed directive)"
+                 for line in dropped_directives(text_in)]
     return sum(line.startswith("Error") for line in messages), messages
 
 

@@ -35,10 +35,12 @@ from tunesmith.abc.text import (
     canonical_rhythm,
     decode_tunebook,
     disarm_directives,
+    dropped_directives,
     parse_fields,
     split_tunebook,
     tool_bytes,
 )
+from tunesmith.abc.tools import ToolTimeout, run_tool
 
 FORMATS = ("abc", "mid", "wav", "flac", "svg", "png")
 # Debian package that provides each tool, for the "install it with" message.
@@ -162,12 +164,12 @@ def _soundfont(chosen: Path | None) -> Path | None:
 def _run(argv: list[str], cwd: Path, timeout: float) -> str:
     """Run one tool; its stdout and stderr together, for the error lines."""
     try:
-        done = subprocess.run(argv, cwd=cwd, capture_output=True, timeout=timeout, check=False)
-    except subprocess.TimeoutExpired as error:
+        _, output = run_tool(argv, cwd, timeout)
+    except ToolTimeout as error:
         raise RenderError(f"{argv[0]} timed out after {timeout:g} s") from error
     except FileNotFoundError as error:
         raise ToolMissing([argv[0]]) from error
-    return (done.stdout + done.stderr).decode("utf-8", errors="replace")
+    return output
 
 
 # Where each tool says which line it means, so messages can point into the file.
@@ -379,6 +381,8 @@ def _render_into(
 ) -> dict[str, Path]:
     fields = parse_fields(abc_text)
     made: dict[str, Path] = {}
+    warnings += [f"{line!r} not passed to the tools (not an allowed directive)"
+                 for line in dropped_directives(abc_text)]
     if "abc" in formats:
         made["abc"] = work / "tune.abc"
         _write(made["abc"], abc_text.strip("\n") + "\n")
