@@ -29,10 +29,9 @@ from fractions import Fraction
 
 from tunesmith.abc.reader import TUPLET_Q, broken_factors, is_compound
 from tunesmith.abc.text import FIELD_LINE, default_unit_length, meter_fraction, note_length
-from tunesmith.abc.theory import ALTER, LETTERS, WRITTEN_MODES, degree_letter, is_written_key, key_signature
+from tunesmith.abc.theory import ALTER, WRITTEN_MODES, degree_letter, is_written_key, key_signature
 
 NOTE_LETTERS = frozenset("ABCDEFGabcdefg")
-SCALE_LETTERS = LETTERS
 RESTS = frozenset("zx")
 ACCIDENTALS = frozenset("^_=")
 DECORATION_LETTERS = frozenset(".~HLMOPSTuv")

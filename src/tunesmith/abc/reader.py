@@ -28,12 +28,7 @@ from tunesmith.abc.text import (
 from tunesmith.abc.theory import ALTER, SEMITONE, key_centre, key_signature, scale
 
 MAX_REST_BARS = 64  # Z64 and longer: generated text, not a folk tune
-
-
-NOTE = re.compile(r"(\^{1,2}|_{1,2}|=)?([A-Ga-g])([,']*)(\d*/*\d*)")
-
-
-# Where each mode's key signature sits relative to the major key on the same tonic.
+NOTE = re.compile(r"(\^{1,2}|_{1,2}|=)?([A-Ga-g])([,']*)(\d*/*\d*)")  # a note inside a chord
 # Default q of a tuplet (p:q:r) when it is not written; for 5, 7, 9: 2 in simple, 3 in compound metre.
 TUPLET_Q = {2: 3, 3: 2, 4: 3, 6: 2, 8: 3}
 

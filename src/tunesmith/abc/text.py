@@ -22,8 +22,6 @@ HEADER_ORDER = ("X", "T", "R", "M", "L", "K")
 BODY_FIELDS = frozenset("KLMP")
 LAB_RHYTHM_ID = re.compile(r"id:[a-z]+-([a-z ]+?)-\d+", re.IGNORECASE)
 
-
-
 # One reader's view of a body line: every token a tune body is made of (the checker and
 # canonical_notation read bodies with it).
 TOKEN = re.compile(
@@ -65,7 +63,6 @@ def note_length(text: str) -> Fraction:
     return length
 
 
-
 class TuneError(ValueError):
     """A tune that cannot be used, with where it came from and why."""
 
@@ -95,13 +92,11 @@ def normalise_newlines(text: str) -> str:
     return "\n".join(line.rstrip() for line in text.split("\n"))
 
 
-# Directives that make abc2midi or abcm2ps read another file (abc-include, a format file, an EPS
-# picture) or copy raw SVG into the score; abc2midi even obeys "% %abc-include" and abcm2ps "I:format".
 # A line that speaks to a tool instead of holding music: %%name ..., "% %name" or I:name (ABC 2.1 s.11).
 DIRECTIVE = re.compile(r"^\s*(?:%[ \t]*%+|I:)[ \t]*([A-Za-z][\w-]*)?[ \t]*([A-Za-z]*)")
 # What may reach abc2midi and abcm2ps: instruments, accompaniment and layout. Everything else (file
 # names such as abc-include, format, EPS, %%MIDI ptstress; PostScript and SVG such as beginps, postscript,
-# beginsvg; %%abc, ss-pref) is dropped before a tool sees the tune.
+# beginsvg; %%abc, ss-pref; abc2midi obeys even "% %abc-include") is dropped before a tool sees the tune.
 ALLOWED_DIRECTIVES = frozenset({
     "scale", "pagewidth", "pageheight", "staffwidth", "leftmargin", "rightmargin", "topmargin", "botmargin",
     "newpage", "vskip", "sep", "staffsep", "sysstaffsep", "measurenb", "barnumbers", "stretchlast",

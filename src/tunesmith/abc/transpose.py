@@ -23,7 +23,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from tunesmith.abc.theory import ALTER, ALTER_TEXT, FIFTHS, LETTERS, MODE_FIFTHS, canonical_key
-from tunesmith.abc.theory import parse_key as read_key
+from tunesmith.abc.theory import parse_key as read_key  # this module's parse_key gives a Key
 from tunesmith.abc.units import BODY_UNIT, FIELD_LINE
 
 NATURAL = (0, 2, 4, 5, 7, 9, 11)  # semitones of C D E F G A B above C
@@ -86,7 +86,8 @@ class Key:
 def parse_key(value: str) -> Key:
     """Example: "A Dorian" -> Key(3, "dor"). Raises ValueError for K:none, K:HP, clefs, explicit accidentals."""
     spec = read_key(value)
-    if spec is None or spec.rest or canonical_key(value) != spec.name:
+    # Only a root and a mode word normalisation knows, with nothing after them ("Dmixm", "D =c" stay).
+    if spec is None or canonical_key(value) != spec.name:
         raise ValueError(f"key {value.strip()!r} cannot be transposed (only a root and a mode can)")
     tonic = FIFTHS.index(spec.letter) - 1 + 7 * {"#": 1, "b": -1, "": 0}[spec.accidental]
     return Key(tonic, spec.mode)

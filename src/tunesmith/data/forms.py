@@ -26,10 +26,10 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import lru_cache
 
-from tunesmith.abc.grammar import SCALE_LETTERS, Form
+from tunesmith.abc.grammar import Form
 from tunesmith.abc.reader import ReadTune, read_tune, section_shape
 from tunesmith.abc.text import parse_fields
-from tunesmith.abc.theory import SEMITONE, is_written_key, key_signature
+from tunesmith.abc.theory import LETTERS, SEMITONE, is_written_key, key_signature
 
 FREE = "free"
 FORM_KEY = re.compile(r"(\d+)x(\d+)(r?)(p?)")
@@ -84,12 +84,12 @@ def scale_degree(pitch: int, key: str) -> int | None:
     """
     signature = key_signature(key)
     tonic_letter = key.strip()[:1].upper()
-    if signature is None or tonic_letter not in SCALE_LETTERS:  # K:HP (Highland pipes), K:none
+    if signature is None or tonic_letter not in LETTERS:  # K:HP (Highland pipes), K:none
         return None
-    tonic = SCALE_LETTERS.index(tonic_letter)
-    for letter in SCALE_LETTERS:
+    tonic = LETTERS.index(tonic_letter)
+    for letter in LETTERS:
         if (SEMITONE[letter] + signature[letter] - pitch) % 12 == 0:
-            return (SCALE_LETTERS.index(letter) - tonic) % 7 + 1
+            return (LETTERS.index(letter) - tonic) % 7 + 1
     return None
 
 

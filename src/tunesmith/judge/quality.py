@@ -195,8 +195,9 @@ def abc2midi_path() -> str:
 
 def run_abc2midi(text: str, timeout: float = ABC2MIDI_TIMEOUT) -> tuple[int, list[str]]:
     """Number of abc2midi 'Error' lines for a tune, and its Error and Warning lines."""
+    dropped = [f"Warning: {line!r} not passed to abc2midi (not an allowed directive)"
+               for line in dropped_directives(text)]
     # R: is dropped: abc2midi plays R:hornpipe as swung pairs and calls M:C| an error.
-    text_in = text
     text = "\n".join(line for line in disarm_directives(text).split("\n") if not line.startswith("R:"))
     with tempfile.TemporaryDirectory(prefix="tunesmith-abc2midi-") as folder:
         Path(folder, "tune.abc").write_bytes(tool_bytes(text + "\n"))
@@ -210,8 +211,7 @@ def run_abc2midi(text: str, timeout: float = ABC2MIDI_TIMEOUT) -> tuple[int, lis
         messages.append(f"Error: abc2midi crashed (signal {-code})")
     if not wrote_midi and not any(line.startswith("Error") for line in messages):
         messages.append("Error: abc2midi wrote no MIDI file")
-    messages += [f"Warning: {line!r} not passed to abc2midi (not an allowed directive)"
-                 for line in dropped_directives(text_in)]
+    messages += dropped
     return sum(line.startswith("Error") for line in messages), messages
 
 
