@@ -91,6 +91,7 @@ def generated_agreement(count: int, seed: int) -> dict:
     start, samples = time.perf_counter(), []
     for batch in range(0, count, BATCH):  # batches as a server would run them; each its own seed
         samples += sample_tunes(model, min(BATCH, count - batch), seed=seed + batch, form="auto")
+        print(f"  {len(samples)} tunes, {time.perf_counter() - start:.0f} s", flush=True)
     seconds = time.perf_counter() - start
     finished = [sample.text for sample in samples if sample.finished]
     wrong = sum(not bars_right(text) for text in finished)

@@ -113,3 +113,48 @@ def test_a_rhythm_the_books_lack_is_written_with_a_warning(tiny_run, capsys):
     assert main(["generate", "--model", str(tiny_run), "--rhythm", "disco", "--seed", "1", "--max-chars", "300"]) == 0
     err = capsys.readouterr().err
     assert "rhythm 'disco': the model's tune books have no such tunes (they have " in err and "reel" in err
+
+
+BOOK = """X:1
+T:Low Reel
+M:C|
+L:1/8
+K:D
+D,E,F,A, D,F,A,D|E,F,G,A, B,A,G,F,|D,E,F,A, D,F,A,D|E,G,F,E, D,4|]
+
+X:2
+T:No Key
+M:C|
+L:1/8
+K:none
+ABcd efga|]
+"""
+
+
+def test_transpose_for_an_instrument_and_to_a_key(tmp_path, capsys):
+    book = tmp_path / "book.abc"
+    book.write_text(BOOK)
+    assert main(["transpose", str(book), "--for", "tin whistle", "--out", str(tmp_path / "w.abc")]) == 1
+    out, err = (tmp_path / "w.abc").read_text(), capsys.readouterr().err
+    assert "D,E,F" not in out and "N:moved up 1 octave in D for the whistle: 0 notes outside" in out
+    assert "skipped 2 'No Key'" in err and "1 tunes arranged, 1 skipped or failed" in err
+    assert main(["transpose", str(book), "--to", "Em"]) == 1
+    assert "the tune is in D (major); Em is minor" in capsys.readouterr().err
+
+
+def test_chords_and_a_bad_instrument(tmp_path, capsys):
+    book = tmp_path / "book.abc"
+    book.write_text(BOOK)
+    main(["chords", str(book)])
+    assert '"D"D,' in capsys.readouterr().out
+    assert main(["transpose", str(book), "--for", "theremin"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.count("\n") == 0 and "unknown instrument 'theremin': choose from fiddle, whistle" in err
+
+
+def test_generate_for_an_instrument_with_chords(tiny_run, capsys):
+    assert main(["generate", "--model", str(tiny_run), "--instrument", "whistle", "--chords", "--seed", "1",
+                 "--num", "2", "--max-chars", "500", "--keys", "G,Em"]) == 0
+    out = capsys.readouterr().out
+    assert out.count("N:every note in the whistle's range (MIDI 62-86)") == 2
+    assert "--instrument whistle --keys G,Em --chords" in out

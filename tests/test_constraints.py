@@ -6,6 +6,7 @@ import pytest
 
 from tunesmith.abc.grammar import Form, TuneState
 from tunesmith.abc.reader import read_tune
+from tunesmith.abc.transpose import tune_pitches
 from tunesmith.judge.quality import check_tune
 
 HEADER = "X:1\nT:t\nM:6/8\nL:1/8\nK:G\n"
@@ -14,14 +15,15 @@ ALPHABET = list("ABCDEFGabcdefgz") * 4 + list("2222344/////||||||:: \n^_=,'><[](
 PRINTABLE = [chr(i) for i in range(32, 127)] + ["\n"]
 
 
-def accepts(text: str, form: Form | None = None) -> bool:
-    state = TuneState(form)
+def accepts(text: str, form: Form | None = None, pitch_range: tuple[int, int] | None = None) -> bool:
+    state = TuneState(form, pitch_range)
     return state.push_text(text) and state.can_end()
 
 
-def random_tune(rng: random.Random, header: str, form: Form | None, max_len: int = 1200) -> str | None:
+def random_tune(rng: random.Random, header: str, form: Form | None, max_len: int = 1200,
+                pitch_range: tuple[int, int] | None = None) -> str | None:
     """Write a tune by picking uniformly among the characters the constraint allows; None at a dead end."""
-    state = TuneState(form)
+    state = TuneState(form, pitch_range)
     assert state.push_text(header)
     text = header
     for _ in range(max_len):
@@ -136,3 +138,34 @@ def test_form_refuses_a_ninth_bar_and_an_early_end():
     assert state.push_text("dBG A3:|")
     assert state.can_end()
     assert not state.allows("G")  # the form is complete: nothing more
+
+
+@pytest.mark.parametrize("pitch_range, header", [
+    ((62, 86), HEADER), ((65, 84), "X:1\nT:r\nM:C|\nL:1/8\nK:Bb\n"), ((60, 72), "X:1\nT:w\nM:3/4\nL:1/8\nK:Edor\n"),
+], ids=["whistle", "high", "octave"])
+def test_random_writing_stays_in_the_range(pitch_range, header):
+    """With a pitch range every note sounds inside it, under the checker's reading of accidentals
+    (to the end of the bar in their octave) and abc2midi's (in every octave: transpose.tune_pitches)."""
+    rng, (low, high) = random.Random(7), pitch_range
+    free = [random_tune(rng, header, None, max_len=400) for _ in range(3)]
+    assert any(text and not all(low <= p <= high for p in read_tune(text).pitches) for text in free), \
+        "the random writer never leaves the range unconstrained: the test would show nothing"
+    finished = 0
+    for _ in range(5):
+        text = random_tune(rng, header, None, pitch_range=pitch_range)
+        if text is None:
+            continue
+        finished += 1
+        assert all(low <= p <= high for p in read_tune(text).pitches), text
+        assert all(low <= p <= high for p in tune_pitches(text)), text
+        assert check_tune(text, use_abc2midi=False).metre_ok, text
+    assert finished >= 2  # the random writer meets the dead ends it meets without a range too (chords, "!" lines)
+
+
+def test_range_refuses_a_note_below_and_allows_an_octave_mark_up():
+    header = "X:1\nT:r\nM:C|\nL:1/8\nK:D\n"
+    assert accepts(header + "|DEFG ABcd|efga b2a2|\n", pitch_range=(62, 86))
+    state = TuneState(pitch_range=(62, 86))
+    assert state.push_text(header + "|D")
+    assert not state.allows("^C") and not state.allows("C") and state.allows("c'")  # C#4 61; c#'' 85
+    assert not state.allows("d''")  # 98

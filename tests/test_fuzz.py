@@ -41,7 +41,8 @@ from tunesmith.data.corpus import DataError, load_corpus, load_file, resolve_fil
 from tunesmith.data.vocab import CharVocab
 from tunesmith.judge.quality import check_tune, check_tunebook
 from tunesmith.models import build_model
-from tunesmith.render.rendering import RenderError, beat_of, missing_tools, render_tune, render_tunebook, tempo_field
+from tunesmith.render.performance import beat_of, tempo_field
+from tunesmith.render.rendering import RenderError, missing_tools, render_tune, render_tunebook
 from tunesmith.store.checkpoint import describe, save_best
 
 SRC = Path(__file__).resolve().parents[1] / "src" / "tunesmith"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 import sys
 import wave
 import xml.etree.ElementTree as ET
@@ -11,17 +12,17 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from tunesmith.render import rendering
+from tunesmith.render import midi, playback
+from tunesmith.render.midi import note_ons
+from tunesmith.render.performance import accompaniment, beat_of, midi_program, tempo_field
 from tunesmith.render.rendering import (
     RenderError,
     RenderOptions,
+    RenderResult,
     ToolMissing,
-    beat_of,
-    midi_program,
     missing_tools,
     render_tune,
     render_tunebook,
-    tempo_field,
 )
 
 # 4 bars repeated, then 2 bars: 10 bars of 4/4 at 120 crotchets a minute = 20 s.
@@ -55,44 +56,7 @@ def needs(*formats: str) -> None:
 
 
 def read_midi(path: Path) -> tuple[int, list[tuple[int, int, bytes]]]:
-    """Ticks per crotchet and every (tick, status, data) event; meta events have status 0xFF."""
-    data = path.read_bytes()
-    assert data[:4] == b"MThd", "not a MIDI file"
-    tracks, division = int.from_bytes(data[10:12], "big"), int.from_bytes(data[12:14], "big")
-    pos, events = 8 + int.from_bytes(data[4:8], "big"), []
-    for _ in range(tracks):
-        assert data[pos : pos + 4] == b"MTrk"
-        end, pos, tick, status = pos + 8 + int.from_bytes(data[pos + 4 : pos + 8], "big"), pos + 8, 0, 0
-        while pos < end:
-            delta, pos = _varlen(data, pos)
-            tick += delta
-            if data[pos] & 0x80:  # else running status: the previous status byte holds
-                status, pos = data[pos], pos + 1
-            if status == 0xFF:
-                kind = data[pos]
-                length, pos = _varlen(data, pos + 1)
-                events.append((tick, 0xFF, bytes([kind]) + data[pos : pos + length]))
-                pos += length
-            elif status in (0xF0, 0xF7):
-                length, pos = _varlen(data, pos)
-                pos += length
-            else:
-                size = 1 if status & 0xF0 in (0xC0, 0xD0) else 2
-                events.append((tick, status, data[pos : pos + size]))
-                pos += size
-    return division, events
-
-
-def _varlen(data: bytes, pos: int) -> tuple[int, int]:
-    value = 0
-    while True:
-        value, pos = (value << 7) | (data[pos] & 0x7F), pos + 1
-        if not data[pos - 1] & 0x80:
-            return value, pos
-
-
-def note_ons(events: list[tuple[int, int, bytes]]) -> list[tuple[int, int, bytes]]:
-    return [e for e in events if e[1] & 0xF0 == 0x90 and e[2][1] > 0]
+    return midi.read_midi(path.read_bytes())
 
 
 def tempo_at_start(events: list[tuple[int, int, bytes]]) -> int:
@@ -110,7 +74,7 @@ def read_wav(path: Path) -> tuple[np.ndarray, int]:
 
 
 @pytest.fixture(scope="module")
-def reel(tmp_path_factory: pytest.TempPathFactory) -> rendering.RenderResult:
+def reel(tmp_path_factory: pytest.TempPathFactory) -> RenderResult:
     needs("mid", "wav", "svg")
     png = [] if missing_tools(["png"]) else ["png"]  # rsvg-convert missing skips only the PNG test
     return render_tune(REEL, ["abc", "mid", "wav", "svg", *png], tmp_path_factory.mktemp("reel"), "reel")
@@ -126,6 +90,8 @@ def test_beat_tempo_and_instrument_helpers():
     assert tempo_field({"M": "4/4", "Q": "1/4=90"}, None) is None  # the tune's own Q: wins
     assert tempo_field({"M": "4/4", "Q": "1/4=90"}, 70) == "Q:1/2=70"  # ...unless a tempo is asked for
     assert midi_program("Tin-Whistle") == 78 and midi_program("fiddle") == 40 and midi_program("71") == 71
+    assert midi_program("uilleann pipes") == 109 and midi_program("guitar") == 24  # the table, and the others
+    assert accompaniment("piano")[:2] == ["%%MIDI chordprog 0", "%%MIDI bassprog 0"]
     with pytest.raises(ValueError, match="beats per minute"):
         tempo_field({"M": "4/4"}, 0)
     with pytest.raises(ValueError, match="unknown instrument"):
@@ -137,7 +103,7 @@ def test_beat_tempo_and_instrument_helpers():
 # ---------------------------------------------------------------- real renders
 
 
-def test_files_are_written_under_the_stem(reel: rendering.RenderResult):
+def test_files_are_written_under_the_stem(reel: RenderResult):
     assert sorted(reel.files) == sorted(["abc", "mid", "svg", "wav", *(["png"] if "png" in reel.files else [])])
     for kind, path in reel.files.items():
         assert path.name == f"reel.{kind}" and path.stat().st_size > 0
@@ -146,7 +112,7 @@ def test_files_are_written_under_the_stem(reel: rendering.RenderResult):
     assert reel.title == "Test Reel"
 
 
-def test_midi_plays_every_note_with_repeats_at_the_tune_tempo(reel: rendering.RenderResult):
+def test_midi_plays_every_note_with_repeats_at_the_tune_tempo(reel: RenderResult):
     division, events = read_midi(reel.files["mid"])
     notes = note_ons(events)
     assert len(notes) == REEL_NOTES_PLAYED
@@ -157,7 +123,24 @@ def test_midi_plays_every_note_with_repeats_at_the_tune_tempo(reel: rendering.Re
     assert programs == [40]  # the default instrument, a fiddle
 
 
-def test_wav_is_audible_and_as_long_as_the_tune(reel: rendering.RenderResult):
+@pytest.mark.parametrize("chords, program", [("guitar", 24), ("piano", 0), (None, None)])
+def test_chord_symbols_play_as_a_second_part(tmp_path: Path, chords, program):
+    """The chord symbols sound on their own channel and program, under the melody; chords=None silences them."""
+    needs("mid")
+    tune = 'X:1\nT:Chords\nM:4/4\nL:1/8\nQ:1/4=120\nK:G\n|"G"GABc dBGB|"D7"A2FA "G"G4|\n'
+    result = render_tune(tune, ["mid"], tmp_path, "chords", RenderOptions(instrument="whistle", chords=chords))
+    _, events = read_midi(result.files["mid"])
+    channels = {e[1] & 0x0F for e in note_ons(events)}
+    programs = {e[1] & 0x0F: e[2][0] for e in events if e[1] & 0xF0 == 0xC0}
+    melody = {e[1] & 0x0F for e in events if e[1] & 0xF0 == 0x90 and e[2][0] in (67, 69, 71, 72, 74)}
+    assert programs.get(min(melody)) == 78  # the tune on the whistle
+    if program is None:
+        assert len(channels) == 1
+    else:
+        assert len(channels) >= 2 and program in {programs.get(c) for c in channels - {min(melody)}}
+
+
+def test_wav_is_audible_and_as_long_as_the_tune(reel: RenderResult):
     samples, rate = read_wav(reel.files["wav"])
     assert rate == 44100
     assert np.sqrt(np.mean(samples**2)) > 200  # silence (a lost SoundFont) is ~0
@@ -167,7 +150,7 @@ def test_wav_is_audible_and_as_long_as_the_tune(reel: rendering.RenderResult):
     assert loud[0] / rate < 0.5
 
 
-def test_svg_has_a_staff_and_every_written_note(reel: rendering.RenderResult):
+def test_svg_has_a_staff_and_every_written_note(reel: RenderResult):
     root = ET.parse(reel.files["svg"]).getroot()
     assert root.tag.endswith("svg")
     link = "{http://www.w3.org/1999/xlink}href"
@@ -178,7 +161,7 @@ def test_svg_has_a_staff_and_every_written_note(reel: rendering.RenderResult):
     assert "Test Reel" in reel.files["svg"].read_text()
 
 
-def test_png_is_a_picture(reel: rendering.RenderResult):
+def test_png_is_a_picture(reel: RenderResult):
     needs("png")
     header = reel.files["png"].read_bytes()[:24]
     assert header[:8] == b"\x89PNG\r\n\x1a\n"
@@ -209,7 +192,7 @@ def test_text_that_is_not_a_tune_fails_cleanly(tmp_path: Path, text: str):
 
 def test_a_failing_tool_leaves_no_partial_files(tmp_path: Path):
     needs("mid", "wav")
-    if not rendering.shutil.which("fluidsynth"):
+    if not shutil.which("fluidsynth"):
         pytest.skip("needs fluidsynth")
     junk = tmp_path / "junk.sf2"
     junk.write_bytes(b"not a soundfont")
@@ -261,11 +244,11 @@ def test_play_without_an_audio_device_writes_the_wav(tmp_path: Path, monkeypatch
     needs("wav")
     book = tmp_path / "jig.abc"
     book.write_text(JIG)
-    monkeypatch.setattr(rendering, "audio_player", lambda: None)
-    wav, played = rendering.play(book)
-    assert not played and wav == tmp_path / "jig-001-test-jig.wav" and rendering.wav_seconds(wav) > 2
-    monkeypatch.setattr(rendering, "audio_player", lambda: [sys.executable, "-c", "pass"])  # plays nothing
-    assert rendering.play(wav) == (wav, True)
+    monkeypatch.setattr(playback, "audio_player", lambda: None)
+    wav, played = playback.play(book)
+    assert not played and wav == tmp_path / "jig-001-test-jig.wav" and playback.wav_seconds(wav) > 2
+    monkeypatch.setattr(playback, "audio_player", lambda: [sys.executable, "-c", "pass"])  # plays nothing
+    assert playback.play(wav) == (wav, True)
 
 
 def test_comment_lines_before_x_are_kept_out_of_the_way(tmp_path):

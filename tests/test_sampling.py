@@ -112,3 +112,32 @@ def test_a_prime_that_breaks_the_metre_is_a_clear_error(tiny_model):
     with pytest.raises(ValueError, match="cannot start a well-formed tune"):
         generate(tiny_model, 1, prime=start)
     assert generate(tiny_model, 1, prime=start, constrain=False, max_chars=200)[0].startswith(start)
+
+
+@pytest.mark.parametrize("name", ["whistle", "fiddle"])
+def test_an_instrument_keeps_every_note_in_range_and_in_its_keys(tiny_model, name):
+    from tunesmith.abc.instruments import instrument
+    from tunesmith.abc.text import parse_fields
+    from tunesmith.abc.transpose import tune_pitches
+
+    player = instrument(name)
+    texts = generate(tiny_model, 6, seed=4, instrument=name, max_chars=600)
+    for text in texts:
+        assert all(player.low <= pitch <= player.high for pitch in tune_pitches(text)), text
+        assert parse_fields(text)["K"] in player.keys, text
+
+
+def test_session_keys_are_drawn_from_and_a_named_key_wins(tiny_model):
+    from tunesmith.abc.text import parse_fields
+
+    keys = {parse_fields(t)["K"] for t in generate(tiny_model, 8, seed=2, keys=["Ador", "Bm"], max_chars=300)}
+    assert keys <= {"Ador", "Bm"} and keys
+    assert {parse_fields(t)["K"] for t in generate(tiny_model, 2, seed=2, key="G", keys=["Ador"], max_chars=300)} \
+        == {"G"}
+    with pytest.raises(ValueError, match="'H' is not a key"):
+        generate(tiny_model, 1, keys=["D", "H"])
+
+
+def test_without_an_instrument_the_same_seed_writes_the_same_tunes_as_before(tiny_model):
+    """The range costs nothing when it is not asked for: pitch_range=None is the old sampler."""
+    assert sample_tunes(tiny_model, 3, seed=9, pitch_range=None) == sample_tunes(tiny_model, 3, seed=9)

@@ -3,6 +3,7 @@ import warnings
 
 import pytest
 
+from tunesmith.abc.text import parse_fields
 from tunesmith.abc.transpose import (
     SHIFTS,
     augment,
@@ -147,3 +148,14 @@ def test_music21_hears_the_same_tune_shifted_oneills_and_quirks(quirks_abc):
 def test_music21_hears_the_same_tune_shifted_irish(irish_abc):
     checked, differed = _check_with_music21(_sample(str(irish_abc), 8), [-4, -2, 1, 3, 5])
     assert checked == 40 and differed == []
+
+
+@pytest.mark.parametrize("shift", [-24, -17, -12, 11, 12, 13, 18, 24])
+@pytest.mark.parametrize("key", ["D", "Bb", "F#m", "Ador", "Ebmix"])
+def test_moves_of_an_octave_or_more_keep_every_pitch(key, shift):
+    """An octave up is the same key an octave higher; larger moves land on the key of the remainder."""
+    tune = f"X:1\nM:4/4\nL:1/8\nK:{key}\n|DEFG ABcd|^c=cBA G2F2|\n"
+    moved = transpose_tune(tune, shift)
+    assert tune_pitches(moved) == [pitch + shift for pitch in tune_pitches(tune)]
+    within_octave = shift % 12 if shift % 12 <= 6 else shift % 12 - 12
+    assert parse_fields(moved)["K"] == parse_fields(transpose_tune(tune, within_octave))["K"]

@@ -86,6 +86,27 @@ def tuplet(p: int, q: str | None, r: str | None, compound: bool) -> tuple[Fracti
     return Fraction(q_value, p), int(r) if r else p
 
 
+def natural_height(letter: str, octave: str) -> int:
+    """MIDI number of a letter and its octave marks before any accidental: C 60, c 72, C, 48, c' 84."""
+    return 60 + SEMITONE[letter.upper()] + 12 * (letter.islower() + octave.count("'") - octave.count(","))
+
+
+def written_pitch(accidental: str | None, letter: str, octave: str, signature: dict[str, int],
+                  accidentals: dict[tuple[str, int], int]) -> int:
+    """MIDI number of a written note: its own accidental, else one met earlier in the bar on that
+    letter and octave, else the key signature. Example: (None, "f", "", key_signature("D"), {}) -> 78."""
+    height = natural_height(letter, octave)
+    if accidental:
+        return height + ALTER[accidental]
+    return height + accidentals.get((letter.upper(), height), signature[letter.upper()])
+
+
+def remember_accidental(accidentals: dict[tuple[str, int], int], accidental: str, letter: str,
+                        octave: str) -> dict[tuple[str, int], int]:
+    """The bar's accidentals after this one (a new dict: a copied sampler state shares the old one)."""
+    return {**accidentals, (letter.upper(), natural_height(letter, octave)): ALTER[accidental]}
+
+
 class Reader:
     """Reads a tune body token by token, keeping the state ABC makes notes depend on."""
 
@@ -171,12 +192,9 @@ class Reader:
 
     def pitch(self, accidental: str | None, letter: str, octave: str) -> int:
         """MIDI number under the key signature and the accidentals met earlier in the bar."""
-        step = letter.upper()
-        height = 60 + SEMITONE[step] + 12 * (letter.islower() + octave.count("'") - octave.count(","))
         if accidental:
-            self.accidentals[step, height] = ALTER[accidental]
-        alter = self.accidentals.get((step, height), self.signature[step])
-        return height + alter
+            self.accidentals = remember_accidental(self.accidentals, accidental, letter, octave)
+        return written_pitch(accidental, letter, octave, self.signature, self.accidentals)
 
     def sound(self, accidental: str | None, letter: str, octave: str) -> int:
         pitch = self.pitch(accidental, letter, octave)

@@ -95,8 +95,8 @@ def parse_key(value: str) -> Key:
 
 def transpose_key(key: Key, semitones: int) -> Key:
     """The key a number of semitones away, spelt with at most 6 sharps or flats."""
-    sharps = key.sharps + 7 * semitones
-    options = [sharps + 12 * k for k in range(-6, 7) if abs(sharps + 12 * k) <= 6]
+    sharps = (key.sharps + 7 * semitones + 6) % 12 - 6  # 12 places on the circle, for moves of any size
+    options = [s for s in (sharps - 12, sharps, sharps + 12) if abs(s) <= 6]
     # At 6 both F# and Gb fit: keep the original's direction (sharps for C and sharp keys).
     best = min(options, key=lambda s: (abs(s), (s < 0) == (key.sharps >= 0)))
     return Key(best - MODE_FIFTHS[key.mode], key.mode)
@@ -120,7 +120,7 @@ class _Transposer:
         # Letter steps between the tonics, in the direction the interval goes.
         d = (self.new_key.letter - self.old_key.letter) % 7
         change = self.new_key.tonic_alteration - self.old_key.tonic_alteration
-        for steps in (d - 7, d):
+        for steps in range(d - 21, d + 22, 7):  # the same letter move in any octave (an octave up is 7 steps)
             if _semitones(self.old_key.letter + steps) - _semitones(self.old_key.letter) + change == self.semitones:
                 self.steps = steps
         return self.new_key.name

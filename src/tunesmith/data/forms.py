@@ -168,13 +168,24 @@ def _matching(rows: list[dict], rhythm: str | None, meter: str | None) -> list[d
     return []
 
 
+def draw_key(table: dict, rng: random.Random, keys: tuple[str, ...], rows: list[dict] | None = None) -> str:
+    """One of `keys`, in the proportions the book's tunes (of `rows`, default all) are in them;
+    keys the book never uses come after, evenly. Example: draw_key(table, rng, ("D", "G", "Em"))."""
+    counts: Counter = Counter()
+    for row in table.get("types", []) if rows is None else rows:
+        counts.update({k: n for k, n in row.get("keys", {}).items() if k in keys})
+    # Every key stays possible: a key the book lacks gets what one tune in it would.
+    return _choice(rng, {k: counts.get(k, 0) + 1 for k in keys})
+
+
 def draw_request(table: dict, rng: random.Random, rhythm: str | None = None, meter: str | None = None,
-                 key: str | None = None) -> Drawn:
+                 key: str | None = None, keys: tuple[str, ...] | None = None) -> Drawn:
     """A type, a key, a form and the cadences for one tune, drawn in the book's own proportions.
 
     What the request names is kept; a request that names neither rhythm nor metre gets a type
     drawn from the book, R: and M: both (so a form that suits it); one that names only a metre
     gets the forms of all the book's tunes in it, and its R: line is left to the model.
+    keys: the keys a tune that names none may be in (a player's or a session's).
     Example: draw_request(table, rng, rhythm="reel")
     -> Drawn("D", "reel", "C|", Form(2, 8, repeats=True, pickup=False, cadences=(5, 1))).
     """
@@ -195,7 +206,10 @@ def draw_request(table: dict, rng: random.Random, rhythm: str | None = None, met
     if form is not None:
         form = _with_cadences(form, table.get("cadences", {}).get(row["rhythm"]), rng)
     chosen_rhythm = rhythm if rhythm is not None else (row["rhythm"] or None) if drawn_type else None
-    chosen_key = key if key is not None else (_choice(rng, row["keys"]) if row.get("keys") else None)
+    if key is None and keys:
+        chosen_key = draw_key(table, rng, keys, [row])
+    else:
+        chosen_key = key if key is not None else (_choice(rng, row["keys"]) if row.get("keys") else None)
     return Drawn(chosen_key or None, chosen_rhythm, meter if meter is not None else row["meter"], form)
 
 

@@ -1,4 +1,8 @@
-"""Training: presets, the learning-rate schedule, and a loop that checkpoints, evaluates and resumes."""
+"""Training: a loop that checkpoints, evaluates and resumes, and train(), its Python entry point.
+
+The presets, TrainConfig and RunState are in config.py, the schedule and the other pieces a run is
+made from in recipe.py, metrics.jsonl and loss.png in metrics.py; they are importable from here too.
+"""
 
 from __future__ import annotations
 
@@ -7,20 +11,21 @@ import json
 import math
 import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import asdict, replace
 from pathlib import Path
 
 import torch
 import torch.nn.functional as F
 
-from tunesmith.abc.transpose import augment
 from tunesmith.data.batching import concatenate, random_windows
 from tunesmith.data.corpus import Split, data_fingerprint
 from tunesmith.data.forms import form_table
-from tunesmith.data.vocab import ABCTokenVocab, CharVocab
 from tunesmith.learn import distributed
+from tunesmith.learn.config import DEFAULT_PRESET, PRESETS, Preset, RunState, TrainConfig, TrainingError
 from tunesmith.learn.device import PRECISIONS, autocast, describe_device, resolve_device, to_device
 from tunesmith.learn.diagnostics import gradient_norms, gradient_reach
+from tunesmith.learn.metrics import plot_losses, read_metrics
+from tunesmith.learn.recipe import build_vocab, chars_per_token, decay_groups, get_lr, training_texts
 from tunesmith.learn.scoring import bits_per_char
 from tunesmith.models import build_model, count_parameters
 from tunesmith.store.checkpoint import (
@@ -34,151 +39,11 @@ from tunesmith.store.checkpoint import (
     save_last,
 )
 
-
-@dataclass
-class TrainConfig:
-    batch_size: int = 32
-    seq_length: int = 128
-    learning_rate: float = 3e-3
-    schedule: str = "cosine"  # "cosine" (after linear warmup) or "constant"
-    warmup_steps: int = 100
-    min_lr_ratio: float = 0.1  # the cosine ends at learning_rate * min_lr_ratio
-    weight_decay: float = 0.01
-    grad_clip: float | None = 1.0  # global gradient-norm clip, against exploding gradients
-    max_steps: int | None = 3000
-    max_minutes: float | None = None  # training time, not counting evaluation
-    eval_interval: int = 100
-    patience: int | None = None  # stop after this many evaluations without a better validation bpc
-    diagnostics: bool = False  # log gradient reach and per-layer gradient norms at each evaluation
-    tokenizer: str = "char"  # "char", or "abc": ABC units such as ^f'2, |:, K:Dmix (see abctokens.py)
-    transpose: str = "none"  # "all": every training tune also in its other keys (validation and test never)
-    precision: str = "auto"  # "auto": bf16 autocast on CUDA, float32 elsewhere; "bf16": on the CPU too; "fp32"
-    seed: int = 0
-
-
-@dataclass
-class Preset:
-    description: str
-    model: dict = field(default_factory=dict)
-    train: TrainConfig = field(default_factory=TrainConfig)
-    kind: str = "lstm"
-
-
-# CPU-friendly default: half the hidden units runs ~4x more characters per second
-# on 2 cores; batch 32 keeps the matmuls efficient. A tune book is small (irish.abc
-# is 165k training characters, seen 12 times in 2 minutes), so the model memorises
-# it: dropout 0.5 and weight decay 0.1 gave the best held-out bpc of the sweep
-# (dropout 0.2 / 0.35 / 0.5 at equal characters, see the README), and training stops
-# once validation has not improved for 5 evaluations.
-SMALL_MODEL = {"embed_dim": 64, "hidden_size": 512, "num_layers": 1, "dropout": 0.5}
-SMALL_TRAIN = TrainConfig(batch_size=32, seq_length=128, learning_rate=4e-3, weight_decay=0.1,
-                          max_steps=4000, patience=5)
-
-PRESETS = {
-    # Exactly the lab: Embedding 256 -> LSTM 1024 -> Linear, Adam at a constant 5e-3,
-    # batch 8 x 100 characters, 3000 steps, no clipping, a checkpoint every 100 steps.
-    "mit": Preset(
-        "the MIT lab's model and settings (5.35 M parameters)",
-        {"embed_dim": 256, "hidden_size": 1024, "num_layers": 1, "dropout": 0.0},
-        TrainConfig(
-            batch_size=8, seq_length=100, learning_rate=5e-3, schedule="constant",
-            warmup_steps=0, weight_decay=0.0, grad_clip=None, max_steps=3000,
-        ),
-    ),
-    # Every training tune also in its other keys: on irish.abc, 10 quiet minutes gave validation
-    # 1.497 / test 1.399 bpc against 1.553 / 1.494 untransposed (same split), and rare keys to ask for.
-    "small": Preset("CPU-friendly default that beats 'mit' per wall-clock minute", SMALL_MODEL,
-                    replace(SMALL_TRAIN, transpose="all")),
-    # The lecture's model family at the size of `small`, for side-by-side comparisons.
-    "gru-small": Preset("a GRU the size of 'small'", SMALL_MODEL, SMALL_TRAIN, kind="gru"),
-    # A plain tanh recurrence explodes more easily: lower rate, clipping stays on.
-    "rnn-small": Preset("the lecture's vanilla RNN cell, written out from its equations",
-                        SMALL_MODEL, replace(SMALL_TRAIN, learning_rate=2e-3), kind="rnn"),
-    "transformer-small": Preset(
-        "a decoder-only Transformer (4 layers, 192 wide) with a key/value cache",
-        {"embed_dim": 192, "num_layers": 4, "num_heads": 4, "context_length": 512, "dropout": 0.1},
-        # Windows as long as the context, so every position the sampler uses is trained; each
-        # step is 4,096 characters (about half a second on 2 cores), so warm up over 50 steps, not 200.
-        TrainConfig(batch_size=8, seq_length=512, learning_rate=2e-3, warmup_steps=50, weight_decay=0.1,
-                    max_steps=4000, patience=5),
-        kind="transformer",
-    ),
-    # For tests and smoke runs: trains in seconds.
-    "tiny": Preset(
-        "a few seconds of training, for tests",
-        {"embed_dim": 32, "hidden_size": 128, "num_layers": 1, "dropout": 0.0},
-        TrainConfig(batch_size=16, seq_length=64, learning_rate=1e-2, warmup_steps=20, max_steps=300,
-                    eval_interval=100),
-    ),
-}
-DEFAULT_PRESET = "small"
-
-
-class TrainingError(RuntimeError):
-    """Training cannot start or go on (with a message saying why)."""
-
-
-def get_lr(step: int, progress: float, config: TrainConfig) -> float:
-    """Linear warmup over warmup_steps, then cosine decay by progress (0..1) to the floor."""
-    if config.schedule == "constant":
-        return config.learning_rate
-    if step < config.warmup_steps:
-        return config.learning_rate * (step + 1) / config.warmup_steps
-    floor = config.learning_rate * config.min_lr_ratio
-    cosine = 0.5 * (1 + math.cos(math.pi * min(progress, 1.0)))
-    return floor + (config.learning_rate - floor) * cosine
-
-
-TOKENIZERS, TRANSPOSE = ("char", "abc"), ("none", "all")
-
-
-def build_vocab(tokenizer: str, texts: list[str]) -> CharVocab | ABCTokenVocab:
-    """The vocabulary a TrainConfig.tokenizer names, built from the training texts."""
-    if tokenizer == "abc":
-        return ABCTokenVocab.build(texts)
-    if tokenizer == "char":
-        return CharVocab.build(texts)
-    raise TrainingError(f"unknown tokenizer {tokenizer!r}; choose from {', '.join(TOKENIZERS)}")
-
-
-def training_texts(texts: list[str], transpose: str, log: Callable[[str], None] = print) -> list[str]:
-    """The texts the training stream is made of: the tunes, and with "all" their transpositions."""
-    if transpose not in TRANSPOSE:
-        raise TrainingError(f"unknown transpose {transpose!r}; choose from {', '.join(TRANSPOSE)}")
-    if transpose == "none":
-        return texts
-    augmented, skipped = augment(texts)
-    log(f"transposed {len(texts) - skipped} training tunes into other keys: {len(augmented)} in all "
-        f"({skipped} tunes kept in their own key only: they cannot be transposed)")
-    return augmented
-
-
-def decay_groups(network: torch.nn.Module, weight_decay: float) -> list[dict]:
-    """AdamW groups as nanoGPT makes them: matrices and embeddings decay; biases and
-    LayerNorm gains do not (pulling a gain towards 0 switches its layer off, it does not regularise)."""
-    params = [p for p in network.parameters() if p.requires_grad]
-    return [{"params": [p for p in params if p.dim() >= 2], "weight_decay": weight_decay},
-            {"params": [p for p in params if p.dim() < 2], "weight_decay": 0.0}]
-
-
-def chars_per_token(vocab: CharVocab | ABCTokenVocab, stream: torch.Tensor) -> float:
-    """Mean characters a token of the stream stands for (1 for characters; markers count one)."""
-    lengths = torch.tensor([max(len(token), 1) if i >= 3 else 1 for i, token in enumerate(vocab.tokens)])
-    return lengths[stream].double().mean().item()
-
-
-
-
-@dataclass
-class RunState:
-    """What a run knows about itself; saved in every checkpoint."""
-
-    step: int = 0
-    train_seconds: float = 0.0
-    chars_seen: int = 0
-    best_valid_bpc: float = float("inf")
-    evals_since_best: int = 0
-    finished: bool = False
+__all__ = [  # the names callers import from here, those now in config, recipe and metrics included
+    "DEFAULT_PRESET", "PRESETS", "Preset", "RunState", "TrainConfig", "Trainer", "TrainingError", "bits_per_char",
+    "build_vocab", "chars_per_token", "decay_groups", "get_lr", "plot_losses", "read_metrics", "train",
+    "training_texts",
+]
 
 
 class Trainer:
@@ -483,37 +348,6 @@ class Trainer:
         return final
 
 
-def read_metrics(path: Path) -> list[dict]:
-    """The records of a metrics.jsonl, skipping half a line (a run killed while writing it)."""
-    records = []
-    for line in path.read_text().splitlines():
-        try:
-            records.append(json.loads(line))
-        except json.JSONDecodeError:
-            continue
-    return records
-
-
-def plot_losses(run_dir: Path) -> None:
-    """loss.png from metrics.jsonl: training and validation bits per character by step."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    records = read_metrics(run_dir / "metrics.jsonl")
-    steps = [r["step"] for r in records]
-    fig, ax = plt.subplots(figsize=(6, 4))
-    ax.plot(steps, [r["train_bpc"] for r in records], label="train (running mean)")
-    ax.plot(steps, [r["valid_bpc"] for r in records], label="validation (held-out tunes)")
-    ax.set_xlabel("step")
-    ax.set_ylabel("bits per character")
-    ax.legend()
-    ax.grid(alpha=0.3)
-    fig.tight_layout()
-    fig.savefig(run_dir / "loss.png", dpi=100)
-    plt.close(fig)
-
 
 def _saved_train_config(run_dir: Path) -> dict:
     """The train_config of the run to resume ({} when there is none: Trainer then says so)."""
@@ -521,6 +355,7 @@ def _saved_train_config(run_dir: Path) -> dict:
         return read_checkpoint(run_dir / LAST_FILE)[1].get("train_config", {})
     except (FileNotFoundError, ValueError):
         return {}
+
 
 
 def train(
@@ -550,8 +385,6 @@ def train(
     tokenizer "char" or "abc" and transpose "none" or "all" default to the resumed run's, else to
     the preset's (`small` transposes; the others do not). Example: train("oneills", "runs/small", minutes=10)
     """
-    from tunesmith.data.corpus import load_corpus, split_by_tune
-
     if not distributed.is_rank_zero():
         log = _quiet
     if preset not in PRESETS:
@@ -565,20 +398,7 @@ def train(
         config = replace(config, max_steps=steps, max_minutes=minutes)
     if precision is not None:
         config = replace(config, precision=precision)
-    corpus = load_corpus(data)
-    for error in corpus.skipped[:10]:
-        log(f"skipping {error}")
-    if len(corpus.skipped) > 10:
-        log(f"... {len(corpus.skipped) - 10} more tunes skipped")
-    split = split_by_tune(corpus.tunes, seed=split_seed)
-    description = {
-        "data": [data] if isinstance(data, str) else list(data),
-        "files": len(corpus.sources),
-        "tunes": len(corpus.tunes),
-        "skipped": len(corpus.skipped),
-        "split_seed": split_seed,
-        "preset": preset,
-    }
+    split, description = _load_split(data, split_seed, preset, log)
     trainer = Trainer(Path(run_dir), split, replace(chosen, train=config), description, resume, log, device)
     log(
         f"{preset}: {count_parameters(trainer.network):,} parameters, vocabulary {len(trainer.vocab)}, "
@@ -593,3 +413,26 @@ def train(
 
 def _quiet(_: str) -> None:
     """The log of ranks other than 0: one voice is enough."""
+
+
+def _load_split(data: list[str] | str, split_seed: int, preset: str,
+                log: Callable[[str], None]) -> tuple[Split, dict]:
+    """DATA read (its skipped tunes logged, the first ten by name) and split by tune, with the
+    description of it the run keeps in its checkpoints."""
+    from tunesmith.data.corpus import load_corpus, split_by_tune
+
+    corpus = load_corpus(data)
+    for error in corpus.skipped[:10]:
+        log(f"skipping {error}")
+    if len(corpus.skipped) > 10:
+        log(f"... {len(corpus.skipped) - 10} more tunes skipped")
+    split = split_by_tune(corpus.tunes, seed=split_seed)
+    description = {
+        "data": [data] if isinstance(data, str) else list(data),
+        "files": len(corpus.sources),
+        "tunes": len(corpus.tunes),
+        "skipped": len(corpus.skipped),
+        "split_seed": split_seed,
+        "preset": preset,
+    }
+    return split, description

@@ -19,20 +19,14 @@ exception: it writes silence for a broken SoundFont, so any error line fails it.
 
 from __future__ import annotations
 
-import os
 import re
 import shutil
-import subprocess
 import tempfile
-import wave
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from fractions import Fraction
 from pathlib import Path
 
 from tunesmith.abc.text import (
-    LAB_RHYTHM_ID,
-    canonical_rhythm,
     decode_tunebook,
     disarm_directives,
     dropped_directives,
@@ -41,6 +35,7 @@ from tunesmith.abc.text import (
     tool_bytes,
 )
 from tunesmith.abc.tools import ToolTimeout, run_tool
+from tunesmith.render.performance import accompaniment, midi_program, tempo_field
 
 FORMATS = ("abc", "mid", "wav", "flac", "svg", "png")
 # Debian package that provides each tool, for the "install it with" message.
@@ -58,21 +53,6 @@ SOUNDFONTS = (  # Debian first, then where Fedora and Arch put the same font
     Path("/usr/share/soundfonts/FluidR3_GM.sf2"),
     Path("/usr/share/soundfonts/default.sf2"),
 )
-# General MIDI programs, 0-based as %%MIDI program wants them.
-PROGRAMS = {
-    "piano": 0, "harpsichord": 6, "accordion": 21, "concertina": 22, "harmonica": 22,
-    "guitar": 24, "violin": 40, "fiddle": 40, "cello": 42, "harp": 46, "flute": 73,
-    "recorder": 74, "tin whistle": 78, "whistle": 78, "banjo": 105, "bagpipe": 109,
-    "uilleann pipes": 109,
-}
-# Session tempos in beats per minute, the beat as beat_of() gives it: a minim in
-# C, C|, 4/4 and 2/2, a dotted crotchet in 6/8, 9/8 and 12/8, else 1/denominator.
-DEFAULT_TEMPO = {
-    "reel": 104, "hornpipe": 80, "jig": 112, "slip jig": 112, "slide": 132,
-    "polka": 132, "waltz": 140, "mazurka": 132, "barndance": 84, "set dance": 76,
-    "setdance": 76, "march": 104, "strathspey": 64, "ocarolan": 96, "air": 60,
-}
-FALLBACK_TEMPO = 100
 SAMPLE_RATE = 44100
 FLUID_GAIN = "1.0"  # FluidSynth's default 0.2 makes a solo fiddle very quiet
 
@@ -97,11 +77,12 @@ def _install_hint(tool: str) -> str:
 
 @dataclass
 class RenderOptions:
-    """How to render. tempo is in beats per minute (see DEFAULT_TEMPO for the beat)."""
+    """How to render. tempo is in beats per minute (see performance.DEFAULT_TEMPO for the beat)."""
 
     tempo: int | None = None  # None: the tune's Q:, else the default for its rhythm
     soundfont: Path | None = None  # None: the first of SOUNDFONTS that exists
-    instrument: str = "fiddle"  # a PROGRAMS name or a General MIDI number 0-127
+    instrument: str = "fiddle"  # an instrument (tunesmith.abc.instruments), another GM name, or 0-127
+    chords: str | None = "guitar"  # what plays the chord symbols ("piano", "accordion", ...); None: silent
     timeout_s: float = 60
 
 
@@ -207,52 +188,6 @@ def _fail(stem: str, tool: str, what: str, lines: list[str]) -> RenderError:
 
 
 # ---------------------------------------------------------------- tune text
-
-
-def midi_program(instrument: str) -> int:
-    """General MIDI program for an instrument name or number. Example: "tin whistle" -> 78."""
-    name = " ".join(str(instrument).lower().replace("_", " ").replace("-", " ").split())
-    if name.isdigit() and 0 <= int(name) <= 127:
-        return int(name)
-    if name not in PROGRAMS:
-        raise ValueError(f"unknown instrument {instrument!r}: choose from {', '.join(PROGRAMS)} or 0-127")
-    return PROGRAMS[name]
-
-
-def beat_of(meter: str) -> Fraction:
-    """The beat a tempo counts. Example: "6/8" -> 3/8, "C|" -> 1/2, "3/4" -> 1/4."""
-    meter = {"C": "4/4", "C|": "2/2"}.get(meter.strip(), meter.strip())
-    match = re.match(r"^\(?([\d+]+)\)?/(\d+)$", meter)
-    if not match or int(match.group(2)) == 0:
-        return Fraction(1, 4)
-    top = sum(int(part) for part in match.group(1).split("+") if part)
-    bottom = int(match.group(2))
-    if top % 3 == 0 and top > 3:
-        return Fraction(3, bottom)  # compound time: 6/8 is felt in two
-    if (top, bottom) in ((4, 4), (2, 2)):
-        return Fraction(1, 2)  # reels and hornpipes are felt in two as well
-    return Fraction(1, bottom)
-
-
-def rhythm_of(fields: dict[str, str]) -> str:
-    """The tune's rhythm from R:, else from the lab's Z: ids. Example: {"R": "Slip Jig"} -> "slip jig"."""
-    if fields.get("R"):
-        return canonical_rhythm(fields["R"])
-    match = LAB_RHYTHM_ID.search(fields.get("Z", ""))
-    return canonical_rhythm(match.group(1)) if match else ""
-
-
-def tempo_field(fields: dict[str, str], tempo: int | None) -> str | None:
-    """The Q: field to play at, or None to keep the tune's own.
-
-    Example: tempo_field({"M": "6/8", "R": "jig"}, None) -> "Q:3/8=112"
-    """
-    if tempo is None and fields.get("Q"):
-        return None
-    if tempo is not None and not 0 < tempo <= 1000:
-        raise ValueError(f"tempo {tempo} is not a number of beats per minute")
-    bpm = tempo or DEFAULT_TEMPO.get(rhythm_of(fields), FALLBACK_TEMPO)
-    return f"Q:{beat_of(fields.get('M', ''))}={bpm}"
 
 
 def _prepare(abc_text: str, first_line: int, extra: list[str]) -> tuple[str, list[int | None]]:
@@ -388,6 +323,7 @@ def _render_into(
         _write(made["abc"], abc_text.strip("\n") + "\n")
     if formats & {"mid", "wav", "flac"}:
         extra = [f"%%MIDI program {midi_program(options.instrument)}"]
+        extra += accompaniment(options.chords) if options.chords else ["%%MIDI gchordoff"]
         extra += [q] if (q := tempo_field(fields, options.tempo)) else []
         text, origin = _prepare(abc_text, first_line, extra)
         made["mid"], notes = _midi(text, origin, work, stem, options.timeout_s)
@@ -449,49 +385,5 @@ def render_tunebook(
     return results
 
 
-# ---------------------------------------------------------------- playback
 
 
-def audio_player() -> list[str] | None:
-    """A command that plays a WAV file on a real output device, or None when there is none."""
-    runtime = os.environ.get("XDG_RUNTIME_DIR", "")
-    pulse = os.environ.get("PULSE_SERVER") or (runtime and Path(runtime, "pulse", "native").exists())
-    if shutil.which("paplay") and pulse:
-        return ["paplay"]
-    if shutil.which("pw-play") and runtime and Path(runtime, "pipewire-0").exists():
-        return ["pw-play"]
-    if shutil.which("aplay") and any(Path("/dev/snd").glob("pcmC*p")):
-        return ["aplay", "-q"]
-    if shutil.which("afplay"):  # macOS always has an output device
-        return ["afplay"]
-    return None
-
-
-def wav_seconds(path: Path) -> float:
-    """Length of a WAV file in seconds."""
-    with wave.open(str(path)) as audio:
-        return audio.getnframes() / audio.getframerate()
-
-
-def play(
-    path: Path, tune: int = 1, options: RenderOptions | None = None, out_dir: Path | None = None
-) -> tuple[Path, bool]:
-    """Play a tune of an ABC file (or a WAV) on the audio device; (the WAV, whether it played).
-
-    Without an audio device the WAV is only written (beside the ABC file by default).
-    Example: wav, played = play(Path("kesh.abc"))
-    """
-    path = Path(path)
-    if path.suffix.lower() == ".wav":
-        wav = path
-    else:
-        result = render_tunebook(path, ["wav"], out_dir or path.parent, [tune], options)[0]
-        if not result.ok:
-            raise RenderError(result.error)
-        wav = result.files["wav"]
-    player = audio_player()
-    if player is None:
-        return wav, False
-    timeout = wav_seconds(wav) + (options or RenderOptions()).timeout_s
-    subprocess.run([*player, str(wav)], capture_output=True, timeout=timeout, check=True)
-    return wav, True

@@ -1,10 +1,9 @@
 """Sampling: many tunes at once as one batch, the recurrent state carried, each stopped at </s>.
 
-A tune is written by following a *script*: forced text (the header you asked for,
-your opening phrase) alternating with free lines the model writes itself (the title,
-any header field you left open). Everything after the script is free until </s>.
-
-    --key G --meter 6/8   ->   "X:1\\nT:" <free line> "M:6/8\\nL:" <free line> "K:G\\n"
+A tune is written by following a *script* (tunesmith.sample.script): forced text (the header
+you asked for, your opening phrase) alternating with free lines the model writes itself (the
+title, any header field you left open). Everything after the script is free until </s>, and
+with the constraint (tunesmith.abc.grammar) every bar comes out right.
 """
 
 from __future__ import annotations
@@ -13,17 +12,20 @@ import math
 import os
 import random
 import secrets
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
 import torch
 
 from tunesmith.abc.grammar import Form, TuneState
-from tunesmith.abc.text import canonical_key, canonical_rhythm, meter_fraction
-from tunesmith.abc.theory import is_written_key
-from tunesmith.data.forms import FREE, draw_request, form_key
+from tunesmith.data.forms import FREE, form_key
+from tunesmith.sample.requests import check_request, instrument_request, request_warnings, tune_requests
+from tunesmith.sample.script import FREE_LINE, ScriptFollower, check_prompt, header_script, shared_prefix
 from tunesmith.store.checkpoint import TrainedModel
 
-FREE_LINE = None  # a script item meaning "let the model write up to the end of this line"
+# Re-exported: the CLI, the web page and notebooks import these from here.
+__all__ = ["FREE_LINE", "Sample", "SamplingSettings", "ScriptFollower", "check_request", "filter_logits",
+           "fresh_seed", "generate", "header_script", "request_warnings", "sample_tunes", "tune_requests"]
 
 
 @dataclass(frozen=True)
@@ -68,88 +70,6 @@ def fresh_seed() -> int:
     return secrets.randbelow(2**31)
 
 
-def header_script(
-    key: str | None = None,
-    meter: str | None = None,
-    rhythm: str | None = None,
-    prime: str = "",
-) -> list[str | None]:
-    """The forced text and free lines that start every tune.
-
-    Example: header_script(key="G") -> ["X:1\\nT:", None, "M:", None, "L:", None, "K:G\\n"]
-    """
-    if prime.startswith("X:"):
-        return [prime]  # the user wrote the start of the tune themselves
-    if not (key or meter or rhythm or prime):
-        return ["X:1\n"]
-    script: list[str | None] = ["X:1\nT:", FREE_LINE]
-    if rhythm:
-        script.append(f"R:{canonical_rhythm(rhythm)}\n")
-    script += [f"M:{meter}\n"] if meter else ["M:", FREE_LINE]
-    script += ["L:", FREE_LINE]  # the model knows which L: its tune books pair with a metre
-    script += [f"K:{canonical_key(key)}\n"] if key else ["K:", FREE_LINE]
-    if prime:
-        script.append(prime)
-    return _merge_forced(script)
-
-
-def _merge_forced(script: list[str | None]) -> list[str | None]:
-    merged: list[str | None] = []
-    for item in script:
-        if item and merged and merged[-1]:
-            merged[-1] += item
-        else:
-            merged.append(item)
-    return merged
-
-
-class ScriptFollower:
-    """Per-tune position in its script: which character to force next, if any."""
-
-    def __init__(self, script: list[str | None]):
-        self.script, self.item, self.offset = script, 0, 0
-        self.name = tuple(script)  # tunes of one batch may follow different scripts
-
-    @property
-    def done(self) -> bool:
-        return self.item >= len(self.script)
-
-    def forced(self) -> str | None:
-        """The next character the script forces, or None where the model is free."""
-        if self.done or self.script[self.item] is FREE_LINE:
-            return None
-        return self.script[self.item][self.offset]
-
-    def accepts(self, text: str) -> bool:
-        """Whether writing text next keeps to the script (an ABC token may span forced and free text)."""
-        item, offset = self.item, self.offset
-        for char in text:
-            if item >= len(self.script):
-                return True
-            current = self.script[item]
-            if current is FREE_LINE:
-                item += char == "\n"
-                continue
-            if current[offset] != char:
-                return False
-            offset += 1
-            if offset == len(current):
-                item, offset = item + 1, 0
-        return True
-
-    def advance(self, char: str) -> None:
-        if self.done:
-            return
-        current = self.script[self.item]
-        if current is FREE_LINE:
-            if char == "\n":
-                self.item += 1
-            return
-        self.offset += 1
-        if self.offset == len(current):
-            self.item, self.offset = self.item + 1, 0
-
-
 def filter_logits(logits: torch.Tensor, settings: SamplingSettings) -> torch.Tensor:
     """Temperature, then top-k, then top-p (nucleus); removed entries become -inf."""
     logits = logits / max(settings.temperature, 1e-6)
@@ -165,10 +85,6 @@ def filter_logits(logits: torch.Tensor, settings: SamplingSettings) -> torch.Ten
         drop = drop_sorted.scatter(-1, order, drop_sorted)
         logits = logits.masked_fill(drop, float("-inf"))
     return logits
-
-
-def _shared_prefix(script: list[str | None]) -> str:
-    return script[0] if script and script[0] is not FREE_LINE else ""
 
 
 MAX_ROLLBACKS_PER_BAR = 3  # then the bar is written from the whole (unfiltered) distribution
@@ -282,6 +198,8 @@ def sample_tunes(
     settings: SamplingSettings = SamplingSettings(),
     seed: int | None = None,
     form: Form | str | None = None,
+    keys: Sequence[str] | None = None,
+    pitch_range: tuple[int, int] | None = None,
 ) -> list[Sample]:
     """Sample `num` tunes in one batch. Same model, options and seed -> same tunes; seed None
     draws a fresh one (each Sample says which).
@@ -290,27 +208,16 @@ def sample_tunes(
     (see tunesmith.abc.grammar): bars add up, brackets close, the tune ends at a bar line,
     and a `form` (parts x bars per part) is followed exactly. form "auto" draws each tune's
     type, form and cadences from the model's training tunes (tunesmith.data.forms) where the
-    request leaves them open; None or "free" asks for none.
+    request leaves them open; None or "free" asks for none. `keys` are the keys a tune that
+    names none may be in (a player's or a session's: drawn in the tune books' proportions);
+    `pitch_range` (lowest, highest MIDI note) keeps every note playable on an instrument.
     """
     network, vocab = model.network, model.vocab
     network.eval()
     device = next(network.parameters()).device
-    check_request(key, meter)
     seed = fresh_seed() if seed is None else seed
-    requests = tune_requests(model, num, key, meter, rhythm, form, random.Random(seed))
-    scripts = [header_script(k, m, r, prime) for k, m, r, _ in requests]
-    for script in {tuple(s) for s in scripts}:
-        _check_prompt(list(script), vocab)
+    tunes, prefix = _start_tunes(model, num, key, meter, rhythm, prime, settings, seed, form, keys, pitch_range)
     generator = torch.Generator().manual_seed(seed)
-    prefix = os.path.commonprefix([_shared_prefix(script) for script in scripts])
-    if len(prefix) >= settings.max_chars:
-        raise ValueError(f"the prompt is {len(prefix)} characters, no shorter than max-chars {settings.max_chars}")
-    if any(f is not None for *_, f in requests) and not settings.constrain:
-        raise ValueError("a form (parts, bars per part) needs constrained sampling")
-    tunes = [_Tune(ScriptFollower(script), TuneState(f) if settings.constrain else None, form=f)
-             for script, (*_, f) in zip(scripts, requests)]
-    for tune in tunes:
-        _advance(tune, prefix, prime)
     chooser = _Chooser(vocab, settings, generator)
     prefix_ids = vocab.encode(prefix)
     # written[t] holds tune t's tokens; -1 is a token not yet written.
@@ -330,22 +237,9 @@ def sample_tunes(
         logits[scripted, vocab.eos] = float("-inf")  # no </s> before the header and prime are written
         probs = torch.softmax(filter_logits(logits, settings), dim=-1)
         chosen = torch.multinomial(probs, 1, generator=generator).squeeze(1)
-        stopped = torch.zeros(len(active), dtype=torch.bool)
         # Free sampling past the header needs no Python per tune; the constraint looks at every draw.
-        drawn = chosen.tolist()
-        for row in range(len(rows)) if settings.constrain else scripted:
-            tune = tunes[rows[row]]
-            if tune.snapshot_due:
-                _take_snapshot(tune, lengths[rows[row]], state, row, logits[row])
-            token = _next_token(tune, row, drawn[row], probs[row], logits, state, lengths, rows[row], chooser)
-            if token is None:  # nothing at all is allowed: give the tune up, unfinished
-                tune.dead_end, stopped[row] = True, True
-                continue
-            chosen[row] = token
-            if token != vocab.eos:
-                _advance(tune, vocab.tokens[token], prime)
-            if tune.follower.done:
-                in_script.discard(rows[row])
+        looked_at = range(len(rows)) if settings.constrain else scripted
+        stopped = _choose(tunes, rows, looked_at, chosen, probs, logits, state, lengths, chooser, in_script, prime)
         writing = active[~stopped]
         written[writing, lengths[writing]] = chosen[~stopped]
         lengths[writing] += 1
@@ -362,51 +256,48 @@ def sample_tunes(
     return [_sample(vocab, written[t], lengths[t], bool(finished[t]), tunes[t], seed) for t in range(num)]
 
 
-def tune_requests(model: TrainedModel, num: int, key: str | None, meter: str | None, rhythm: str | None,
-                  form: Form | str | None, rng: random.Random) -> list[tuple]:
-    """(key, meter, rhythm, form) for each tune of a batch; form "auto" draws what was left open."""
-    if form == "auto" and model.meta.get("forms"):
-        drawn = [draw_request(model.meta["forms"], rng, rhythm and canonical_rhythm(rhythm), meter, key)
-                 for _ in range(num)]
-        return [(d.key, d.meter, d.rhythm, d.form) for d in drawn]
-    if isinstance(form, str) and form not in ("auto", FREE):
-        raise ValueError(f"form must be a Form, 'auto' or 'free' (got {form!r})")
-    return [(key, meter, rhythm, form if isinstance(form, Form) else None)] * num
+def _start_tunes(model: TrainedModel, num: int, key, meter, rhythm, prime: str, settings: SamplingSettings,
+                 seed: int, form, keys, pitch_range) -> tuple[list[_Tune], str]:
+    """Each tune's request, script and ABC state, moved past the text every tune starts with."""
+    check_request(key, meter, keys)
+    requests = tune_requests(model, num, key, meter, rhythm, form, random.Random(seed), keys)
+    scripts = [header_script(k, m, r, prime) for k, m, r, _ in requests]
+    for script in {tuple(s) for s in scripts}:
+        check_prompt(list(script), model.vocab)
+    prefix = os.path.commonprefix([shared_prefix(script) for script in scripts])
+    if len(prefix) >= settings.max_chars:
+        raise ValueError(f"the prompt is {len(prefix)} characters, no shorter than max-chars {settings.max_chars}")
+    if any(f is not None for *_, f in requests) and not settings.constrain:
+        raise ValueError("a form (parts, bars per part) needs constrained sampling")
+    if pitch_range is not None and not settings.constrain:
+        raise ValueError("an instrument's range needs constrained sampling")
+    tunes = [_Tune(ScriptFollower(script), TuneState(f, pitch_range) if settings.constrain else None, form=f)
+             for script, (*_, f) in zip(scripts, requests)]
+    for tune in tunes:
+        _advance(tune, prefix, prime)
+    return tunes, prefix
 
 
-def check_request(key: str | None, meter: str | None) -> None:
-    """A key or metre that is not one, said in words before any sampling (ValueError)."""
-    if key is not None and not is_written_key(canonical_key(key)):
-        raise ValueError(f"key {key!r} is not a key: write a letter A-G, then # or b if it has one, then a mode "
-                         "(m, dor, mix, lyd, phr, loc), e.g. G, F#m, Ador, Bbmix")
-    if meter is not None and meter_fraction(meter) is None:
-        raise ValueError(f"meter {meter!r} is not a metre: write C, C| or a fraction such as 6/8, 3/4, 9/8")
-
-
-def request_warnings(model: TrainedModel, rhythm: str | None, meter: str | None) -> list[str]:
-    """What the model's tune books never had: a rhythm or metre it will write without having seen one."""
-    rows = model.meta.get("forms", {}).get("types", [])
-    if not rows:
-        return []
-    warnings = []
-    rhythms = sorted({row["rhythm"] for row in rows if row["rhythm"]})
-    if rhythm and canonical_rhythm(rhythm) not in rhythms:
-        warnings.append(f"rhythm {rhythm!r}: the model's tune books have no such tunes (they have "
-                        f"{', '.join(rhythms)}); it writes one anyway, without a form of its own")
-    meters = sorted({row["meter"] for row in rows})
-    if meter and meter not in meters:
-        warnings.append(f"meter {meter!r}: no tune of the model's books is in it (they are in {', '.join(meters)})")
-    return warnings
-
-
-def _check_prompt(script: list[str | None], vocab) -> None:
-    for piece in script:
-        if piece:
-            try:
-                vocab.encode(piece)
-            except ValueError as error:
-                shown = piece if len(piece) <= 60 else piece[:60] + "..."
-                raise ValueError(f"prompt {shown!r}: {error}") from None
+def _choose(tunes: list[_Tune], rows: list[int], looked_at, chosen: torch.Tensor, probs: torch.Tensor,
+            logits: torch.Tensor, state, lengths: torch.Tensor, chooser: _Chooser, in_script: set[int],
+            prime: str) -> torch.Tensor:
+    """Replace each looked-at row's draw by the token its script or constraint gives; True where a tune gave up."""
+    stopped = torch.zeros(len(rows), dtype=torch.bool)
+    drawn = chosen.tolist()
+    for row in looked_at:
+        tune = tunes[rows[row]]
+        if tune.snapshot_due:
+            _take_snapshot(tune, lengths[rows[row]], state, row, logits[row])
+        token = _next_token(tune, row, drawn[row], probs[row], logits, state, lengths, rows[row], chooser)
+        if token is None:  # nothing at all is allowed: give the tune up, unfinished
+            tune.dead_end, stopped[row] = True, True
+            continue
+        chosen[row] = token
+        if token != chooser.vocab.eos:
+            _advance(tune, chooser.vocab.tokens[token], prime)
+        if tune.follower.done:
+            in_script.discard(rows[row])
+    return stopped
 
 
 def _advance(tune: _Tune, text: str, prime: str) -> None:
@@ -492,6 +383,8 @@ def generate(
     repeats: bool = True,
     pickup: bool | None = None,
     form: str = "auto",
+    instrument: str | None = None,
+    keys: Sequence[str] | None = None,
     **overrides: object,
 ) -> list[str]:
     """New tunes as ABC text. Overrides tweak the settings: generate(m, 4, temperature=0.8).
@@ -499,13 +392,18 @@ def generate(
     parts / bars_per_part ask for a form (a reel is usually parts=2, bars_per_part=8, repeated);
     without them, form "auto" gives each tune a form and cadences like the training tunes of its
     type, and "free" none. constrain=False samples freely, as the lab did (no form).
+    instrument ("whistle", "fiddle", ... see tunesmith.abc.instruments) keeps every note in its
+    range and, unless key or keys say otherwise, the tune in a key players use on it; keys
+    (e.g. ["D", "G", "Em", "Ador"]) are the keys a tune may be in when key is not given.
     Example: generate(load_model("default"), num=2, key="D", meter="C|", rhythm="reel", seed=1)
     """
     settings = replace(settings, **overrides)
     chosen: Form | str | None = Form(parts, bars_per_part, repeats, pickup) if parts else form
     if not settings.constrain and chosen == "auto":
         chosen = None
-    samples = sample_tunes(
-        model, num, key=key, meter=meter, rhythm=rhythm, prime=prime, settings=settings, seed=seed, form=chosen
-    )
+    pitch_range, keys = instrument_request(instrument, keys)
+    samples = sample_tunes(model, num, key=key, meter=meter, rhythm=rhythm, prime=prime, settings=settings,
+                           seed=seed, form=chosen, keys=keys, pitch_range=pitch_range)
     return [sample.text for sample in samples]
+
+

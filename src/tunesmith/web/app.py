@@ -6,276 +6,68 @@ Everything is rendered on the server by the tools rendering.py drives (abcm2ps f
 score, abc2midi for MIDI, FluidSynth or TiMidity for audio), so the page needs no
 internet and no JavaScript library. Generation and rendering run in worker threads
 with bounded queues: the event loop only waits, and a full queue answers 429.
+
+The app is made of: schema.py (the requests and answers, their validation and the JSON
+errors), guard.py (the security middleware), jobs.py (the worker pools), tunes.py (one
+tune's URLs, checks and kept notes), and here the Workshop the routes share, create_app
+and the routes. generate is looked up here, so a test can swap the sampler on this module.
 """
 
 from __future__ import annotations
 
-import asyncio
 import dataclasses
 import inspect
-import json
 import secrets
 import threading
 import time
 from collections.abc import Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Literal
 
-from fastapi import FastAPI, Request
+from fastapi import FastAPI
 from fastapi import Path as PathParam
-from fastapi.exceptions import RequestValidationError
-from fastapi.responses import FileResponse, JSONResponse, PlainTextResponse, Response
+from fastapi.responses import FileResponse, PlainTextResponse, Response
 from fastapi.staticfiles import StaticFiles
 from fastapi_offline import FastAPIOffline
-from pydantic import BaseModel, ConfigDict, Field, field_validator
-from starlette.exceptions import HTTPException
 from starlette.middleware.trustedhost import TrustedHostMiddleware
 
 from tunesmith.abc.text import parse_fields, split_tunebook
-from tunesmith.abc.theory import KEY_FIELD_PATTERN
 from tunesmith.render.rendering import RenderError, RenderOptions, ToolMissing, missing_tools, render_tune
 from tunesmith.sample.sampling import SamplingSettings, generate
 from tunesmith.store.checkpoint import TrainedModel, load_model
-from tunesmith.web.store import TUNE_ID, KeptBook, TuneStore, UnknownTune, user_data_dir
+from tunesmith.web.guard import API_CSP, DOCS_PATHS, PAGE_CSP, Guard
+from tunesmith.web.jobs import JobPool
+from tunesmith.web.schema import (
+    FORM_OPTIONS,
+    ID_PATTERN,
+    KEY_PATTERN,
+    MAX_ABC,
+    MAX_BODY,
+    METER_PATTERN,
+    PATTERN_HINTS,
+    RHYTHM_PATTERN,
+    ApiError,
+    GenerateRequest,
+    GenerateResponse,
+    KeepRequest,
+    RenderRequest,
+    RenderResponse,
+    TuneOut,
+    install_error_handlers,
+)
+from tunesmith.web.store import KeptBook, TuneStore, UnknownTune, user_data_dir
+from tunesmith.web.tunes import MEDIA, _plain_text, keep_notes, quality_record, tune_urls
+
+__all__ = [  # create_app, and what app.py held before it was split, for the tests and callers that import it here
+    "API_CSP", "DOCS_PATHS", "FORM_OPTIONS", "ID_PATTERN", "KEY_PATTERN", "MAX_ABC", "MAX_BODY", "MEDIA",
+    "METER_PATTERN", "PAGE_CSP", "PATTERN_HINTS", "RHYTHM_PATTERN", "STATIC", "TRAIN_HINT", "ApiError",
+    "GenerateRequest", "GenerateResponse", "Guard", "JobPool", "KeepRequest", "RenderRequest", "RenderResponse",
+    "TuneOut", "Workshop", "create_app", "install_error_handlers", "keep_notes", "quality_record",
+    "sampler_options", "tune_urls",
+]
 
 STATIC = Path(__file__).parent / "static"
 TRAIN_HINT = "tunesmith train --data oneills --out runs/first --minutes 10"
-MAX_BODY = 64 * 1024  # bytes; the largest request is one ABC text of at most MAX_ABC characters
-MAX_ABC = 20_000
-MEDIA = {"abc": "text/plain; charset=utf-8", "mid": "audio/midi", "wav": "audio/wav", "svg": "image/svg+xml"}
-# The page's own policy: scripts only from this server, so a hostile tune title cannot run code.
-PAGE_CSP = ("default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; "
-            "media-src 'self'; object-src 'none'; base-uri 'none'; frame-ancestors 'none'; form-action 'self'")
-API_CSP = "default-src 'none'; style-src 'unsafe-inline'; sandbox"  # an SVG opened on its own runs nothing
-DOCS_PATHS = ("/docs", "/static-offline-docs")  # Swagger UI's page has an inline script of its own
-
-ID_PATTERN = TUNE_ID.pattern
-KEY_PATTERN = KEY_FIELD_PATTERN
-METER_PATTERN = r"^(?:C\|?|[1-9][0-9]?/(?:1|2|4|8|16|32))$"
-RHYTHM_PATTERN = r"^[A-Za-z][A-Za-z \-]{0,29}$"
-
-
-# ---------------------------------------------------------------- requests and errors
-
-
-class ApiError(Exception):
-    """A 4xx/5xx answer: {"error": "<field>: <message>", "field": "<field>"}."""
-
-    def __init__(self, status: int, message: str, field: str | None = None, headers: dict | None = None):
-        super().__init__(message)
-        self.status, self.message, self.field, self.headers = status, message, field, headers
-
-
-class GenerateRequest(BaseModel):
-    """Settings for one batch of tunes. Unset header fields are left to the model."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    num: int = Field(2, ge=1, le=16, description="tunes to write, sampled as one batch")
-    temperature: float = Field(1.0, ge=0.1, le=2.0)
-    top_p: float | None = Field(SamplingSettings().top_p, gt=0, le=1, description="nucleus sampling; 1 or null: off")
-    top_k: int | None = Field(None, ge=1, le=200)
-    seed: int | None = Field(None, ge=0, le=2**31 - 1, description="null: the server picks one and returns it")
-    max_chars: int = Field(SamplingSettings().max_chars, ge=100, le=4000,
-                           description="a tune still going at this length is cut")
-    key: str | None = Field(None, pattern=KEY_PATTERN, examples=["G", "Ador", "Bbmix", "F#m"])
-    meter: str | None = Field(None, pattern=METER_PATTERN, examples=["6/8", "C|"])
-    rhythm: str | None = Field(None, pattern=RHYTHM_PATTERN, examples=["reel", "slip jig"])
-    prime: str = Field("", max_length=1000, description="opening ABC of the tune body, or a whole start from X:")
-    # Form control, passed on only when this Tunesmith's sampler accepts them (see sampler_options).
-    parts: int | None = Field(None, ge=1, le=8)
-    bars_per_part: int | None = Field(None, ge=1, le=64)
-    form: Literal["auto", "free"] = Field("auto", description="auto: a form like the training tunes' of the type "
-                                                              "(unless parts is given); free: none")
-    constrain: bool | None = None
-
-    @field_validator("key", "meter", "rhythm", mode="before")
-    @classmethod
-    def _blank_is_unset(cls, value: object) -> object:
-        return None if isinstance(value, str) and not value.strip() else value
-
-
-FORM_OPTIONS = ("parts", "bars_per_part", "form", "constrain")
-
-
-class RenderRequest(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    abc: str = Field(min_length=1, max_length=MAX_ABC, description="one tune in ABC notation")
-    parent: str | None = Field(None, pattern=ID_PATTERN, description="the tune this text was edited from")
-
-
-class KeepRequest(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    id: str = Field(pattern=ID_PATTERN, description="the tune whose settings go into the tune book")
-    abc: str | None = Field(None, min_length=1, max_length=MAX_ABC, description="the text to keep (default: the id's)")
-
-
-class TuneOut(BaseModel):
-    id: str
-    title: str
-    abc: str
-    quality: dict
-    urls: dict[str, str]
-
-
-class GenerateResponse(BaseModel):
-    tunes: list[TuneOut]
-    seed: int
-    seconds: float
-    settings: dict
-
-
-class RenderResponse(TuneOut):
-    svg: str
-    warnings: list[str]
-
-
-PATTERN_HINTS = {
-    "key": "use a root A-G, then # or b, then a mode (m, dor, mix, ...), e.g. G, Ador, F#m, Bbmix",
-    "meter": "use C, C| or a fraction such as 6/8 or 3/4",
-    "rhythm": "use letters and spaces only, e.g. reel, slip jig",
-    "id": "a tune id is 32 hex digits", "parent": "a tune id is 32 hex digits", "tune_id": "a tune id is 32 hex digits",
-}
-
-
-def _message(error: dict, field: str) -> str:
-    if error.get("type") == "string_pattern_mismatch" and field in PATTERN_HINTS:
-        return PATTERN_HINTS[field]
-    return error.get("msg", "invalid")
-
-
-def _field_of(error: dict) -> str:
-    parts = [str(part) for part in error.get("loc", ()) if part not in ("body", "path", "query")]
-    return ".".join(parts) or "body"
-
-
-def install_error_handlers(app: FastAPI) -> None:
-    """Every error is JSON with a one-line `error` that starts with the field it is about."""
-
-    def answer(status: int, message: str, field: str | None, headers: dict | None = None) -> JSONResponse:
-        text = f"{field}: {message}" if field else message
-        return JSONResponse({"error": text, "field": field}, status_code=status, headers=headers)
-
-    @app.exception_handler(ApiError)
-    async def api_error(_: Request, error: ApiError) -> JSONResponse:
-        return answer(error.status, error.message, error.field, error.headers)
-
-    @app.exception_handler(RequestValidationError)
-    async def invalid(_: Request, error: RequestValidationError) -> JSONResponse:
-        fields = [_field_of(e) for e in error.errors()]
-        errors = [{"field": f, "message": _message(e, f)} for e, f in zip(error.errors(), fields)]
-        response = answer(422, errors[0]["message"], errors[0]["field"])
-        response.body = json.dumps({**json.loads(response.body), "errors": errors}).encode()
-        response.headers["content-length"] = str(len(response.body))
-        return response
-
-    @app.exception_handler(HTTPException)
-    async def http_error(_: Request, error: HTTPException) -> JSONResponse:
-        return answer(error.status_code, str(error.detail), None, getattr(error, "headers", None))
-
-
-# ---------------------------------------------------------------- middleware
-
-
-class Guard:
-    """Plain ASGI middleware: request bodies over max_body get 413, API posts must be JSON,
-    and every response carries the security headers."""
-
-    def __init__(self, app: Callable, max_body: int = MAX_BODY):
-        self.app, self.max_body = app, max_body
-
-    async def __call__(self, scope: dict, receive: Callable, send: Callable) -> None:
-        if scope["type"] != "http":
-            return await self.app(scope, receive, send)
-        send = self._with_headers(scope["path"], send)
-        if scope["method"] not in ("POST", "PUT", "PATCH"):
-            return await self.app(scope, receive, send)
-        headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
-        if scope["path"].startswith("/api/") and "json" not in headers.get("content-type", ""):
-            return await _reply(send, 415, "content-type: send the request body as application/json")
-        declared = headers.get("content-length", "")
-        if declared.isdigit() and int(declared) > self.max_body:
-            return await _reply(send, 413, self._too_large(int(declared)))
-        body, more = b"", True
-        while more:  # read it all here (it is small) so a body without a length is bounded too
-            message = await receive()
-            if message["type"] == "http.disconnect":
-                return None
-            body += message.get("body", b"")
-            more = message.get("more_body", False)
-            if len(body) > self.max_body:
-                return await _reply(send, 413, self._too_large(len(body), at_least=True))
-        replayed = False
-
-        async def replay() -> dict:
-            nonlocal replayed
-            if replayed:
-                return await receive()
-            replayed = True
-            return {"type": "http.request", "body": body, "more_body": False}
-
-        return await self.app(scope, replay, send)
-
-    def _too_large(self, size: int, at_least: bool = False) -> str:
-        return (f"body: the request is {'over ' if at_least else ''}{size:,} bytes; "
-                f"the limit is {self.max_body:,} bytes ({MAX_ABC:,} characters of ABC)")
-
-    @staticmethod
-    def _with_headers(path: str, send: Callable) -> Callable:
-        if path.startswith(DOCS_PATHS):
-            return send
-        policy = (API_CSP if path.startswith("/api/") else PAGE_CSP).encode()
-
-        async def sending(message: dict) -> None:
-            if message["type"] == "http.response.start":
-                message["headers"] = [*message.get("headers", []), (b"content-security-policy", policy),
-                                      (b"x-content-type-options", b"nosniff"), (b"referrer-policy", b"no-referrer")]
-            await send(message)
-
-        return sending
-
-
-async def _reply(send: Callable, status: int, error: str) -> None:
-    body = json.dumps({"error": error, "field": error.split(":")[0]}).encode()
-    await send({"type": "http.response.start", "status": status,
-                "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]})
-    await send({"type": "http.response.body", "body": body})
-
-
-# ---------------------------------------------------------------- jobs
-
-
-class JobPool:
-    """Worker threads with a bounded queue: jobs past workers + max_waiting are refused (429).
-
-    Works from any event loop (the future is a thread's, wrapped), so TestClient and uvicorn agree.
-    """
-
-    def __init__(self, workers: int, max_waiting: int, name: str):
-        self.executor = ThreadPoolExecutor(workers, thread_name_prefix=f"tunesmith-{name}")
-        self.workers, self.limit, self.name = workers, workers + max_waiting, name
-        self.pending = 0
-        self._lock = threading.Lock()
-
-    async def run(self, fn: Callable, *args: object) -> object:
-        with self._lock:
-            if self.pending >= self.limit:
-                raise ApiError(429, f"the server is busy: {self.pending} {self.name} jobs are running or queued; "
-                                    "try again in a few seconds", headers={"Retry-After": "5"})
-            self.pending += 1
-        future = self.executor.submit(fn, *args)
-        future.add_done_callback(self._finished)  # counted until the thread is done, even if the client left
-        return await asyncio.wrap_future(future)
-
-    def _finished(self, _: object) -> None:
-        with self._lock:
-            self.pending -= 1
-
-    def state(self) -> dict:
-        return {"pending": self.pending, "workers": self.workers, "limit": self.limit}
 
 
 # ---------------------------------------------------------------- the workshop
@@ -446,47 +238,6 @@ class Workshop:
             "limits": {"num": 16, "max_chars": 4000, "abc_chars": MAX_ABC, "body_bytes": MAX_BODY},
             "form_options": [name for name in FORM_OPTIONS if name in sampler_options()],
         }
-
-
-def tune_urls(tune_id: str) -> dict[str, str]:
-    return {fmt: f"/api/tunes/{tune_id}.{fmt}" for fmt in MEDIA}
-
-
-def quality_record(text: str, index: object = None) -> dict:
-    """The evaluate issue's checks for one tune: valid, bars correct, copied bars (when indexed)."""
-    from tunesmith.judge.quality import check_tune
-
-    try:
-        report = check_tune(text, index=index)
-    except Exception as error:  # the checker must never take a page down
-        return {"valid": False, "error": f"{type(error).__name__}: {error}"}
-    notes = [f"missing {letter}:" for letter in report.missing_fields]
-    notes += list(report.problems) + list(report.abc2midi_messages)
-    return {
-        "valid": report.syntax_ok, "bars_correct": report.bars_correct, "bars_total": report.bars_total,
-        "metre_ok": report.metre_ok, "bars_per_section": list(report.bars_per_section), "aabb": report.aabb,
-        "copied_bars": report.longest_copy, "copied": report.copied, "notes": notes[:5],
-    }
-
-
-def _plain_text(abc: str) -> str:
-    """The text with Windows line ends made plain; control characters refused, so a terminal
-    escape pasted into the editor never reaches the tune store or the user's kept.abc."""
-    text = abc.replace("\r\n", "\n")
-    bad = next((ch for ch in text if (ch < " " and ch not in "\n\t") or ch == "\x7f"), None)
-    if bad is not None:
-        raise ApiError(422, f"control character {bad!r} in the text (ABC is printable text, newlines and tabs)", "abc")
-    return text
-
-
-def keep_notes(meta: dict, edited: bool) -> list[str]:
-    """The N: lines of a kept tune: which model, which settings, whether it was edited."""
-    if "settings" not in meta:
-        return ["written in the tunesmith workshop"]
-    settings = " ".join(f"{k}={json.dumps(v) if isinstance(v, str) else v}" for k, v in meta["settings"].items())
-    notes = [f"tunesmith serve, model {meta.get('model')}, tune {meta.get('tune')} of {meta.get('of')}",
-             f"settings: {settings}"]
-    return notes + (["edited in the workshop after it was generated"] if edited else [])
 
 
 # ---------------------------------------------------------------- the app

@@ -1,0 +1,208 @@
+"""The form a tune must have, and the half of the constraint that decides where a bar may close.
+
+`Form` is what a request asks for (parts, bars per part, repeats, pickup, the degree each part
+ends on). `BarLines` is the bar-line half of `tunesmith.abc.grammar.TuneState`: whether a bar
+adds up under the checker's rules (`tunesmith.abc.reader.bar_verdicts`: full, a pickup, or made
+up across a repeat), whether first and second endings pair as abc2midi reads them, and whether
+the form and its cadences allow a sign here. It reads and writes TuneState's fields.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from fractions import Fraction
+
+from tunesmith.abc.lexicon import BAR_SIGNS, SECTION_SIGNS, SIGN_PREFIXES
+from tunesmith.abc.theory import ALTER, degree_letter, key_signature
+
+FIRST_ENDING, FIRST_ENDING_CLOSED, SECOND_ENDING = 1, 3, 2
+
+
+@dataclass(frozen=True)
+class Form:
+    """The shape a tune must have: `parts` sections of `bars_per_part` bars each.
+
+    repeats: every part ends with a repeat sign (the AABB of dance tunes);
+    pickup: True needs an anacrusis, False forbids one, None lets the model choose;
+    cadences: the scale degree (1 = the tonic) the last note of each part must have, None for any
+    (empty: no cadence asked for). Example: Form(2, 8, cadences=(5, 1)): A ends on the fifth, B home.
+    """
+
+    parts: int = 2
+    bars_per_part: int = 8
+    repeats: bool = True
+    pickup: bool | None = None
+    cadences: tuple[int | None, ...] = ()
+
+    def __post_init__(self) -> None:
+        if not 1 <= self.parts <= 8:
+            raise ValueError(f"parts must be 1..8, not {self.parts}")
+        if not 1 <= self.bars_per_part <= 64:
+            raise ValueError(f"bars per part must be 1..64, not {self.bars_per_part}")
+        if self.cadences and (len(self.cadences) != self.parts or any(d not in (None, *range(1, 8))
+                                                                      for d in self.cadences)):
+            raise ValueError(f"cadences must give a degree 1..7 (or None) for each of {self.parts} parts")
+
+    def cadence(self, part: int) -> int | None:
+        """The degree part `part` (0-based) must end on, None for any."""
+        return self.cadences[part] if part < len(self.cadences) else None
+
+
+class BarLines:
+    """Bar signs, endings, the checker's bar rules and the form: mixed into TuneState."""
+
+    def cadence_due(self) -> bool:
+        """Whether the bar being written ends a part that must end on a given degree."""
+        # Bars of the part already closed; a bar line being written closes its bar only when it ends.
+        bars = self.part_bars + (self.pos / self.bar_length if self.mode == "sign" else 0)
+        return (self.form is not None and self.form.cadence(self.parts_done) is not None
+                and bars + 1 > self.form.bars_per_part - Fraction(1, 2))
+
+    def relax_cadence(self) -> bool:
+        """Give up the degree asked of this part's last note (the model would not write it); False if none."""
+        if self.form is None or self.form.cadence(self.parts_done) is None:
+            return False
+        cadences = list(self.form.cadences)
+        cadences[self.parts_done] = None
+        self.form = replace(self.form, cadences=tuple(cadences))
+        return True
+
+    def _sign(self, char: str) -> bool:
+        if self.pending + char in SIGN_PREFIXES:
+            self.pending += char
+            # Only as far as some sign it can still become closes this bar well.
+            return any(self.copy()._close_bar(sign) for sign in BAR_SIGNS if sign.startswith(self.pending))
+        if not self._close_sign():
+            return False
+        self.mode, self.after_sign = "normal", True
+        if self.finished_form:
+            return self._finished(char)
+        return self._normal(char)
+
+    def _close_sign(self) -> bool:
+        return self.pending in BAR_SIGNS and self._close_bar(self.pending)
+
+    def _close_bar(self, sign: str) -> bool:
+        """The bar ends with `sign`: does it add up, and does the form allow it here?"""
+        section = sign in SECTION_SIGNS
+        boundary = section or sign[-1].isdigit()
+        if not self._endings_allow(sign, section):
+            return False
+        if self.tied and sign != "|":
+            return False  # abc2midi looks for the tied note after a plain bar line only
+        if sign == "|:" and self.repeat_open:
+            return False  # abc2midi: "found another |: after a |:"
+        if sign in ("|:", "::") and self.form is not None and not self.form.repeats:
+            return False  # its parts end with ||, so no :| would ever close this repeat
+        if self.bar_notes == 0:
+            return self._empty_bar(sign, section)
+        if sign.startswith(":"):
+            self.repeat_open, self.repeat_closed = False, True
+        if not (self._bar_adds_up(boundary) and self._form_allows(sign, section)):
+            return False
+        if sign in ("|:", "::"):
+            self.repeat_open, self.repeat_closed = True, False
+        self.bars += 1
+        self.pos, self.bar_notes, self.last_duration = Fraction(0), 0, None
+        self.accidentals, self.letter_accidentals = {}, {}
+        self.opens_section = section
+        return True
+
+    def _endings_allow(self, sign: str, section: bool) -> bool:
+        """A first ending inside a repeat and closed by its :|; a second straight after that :|."""
+        if sign in ("|1", "[1"):  # abc2midi: a first ending after a closed repeat needs a new |:
+            ok, self.ending = not self.repeat_closed and self.ending == 0, FIRST_ENDING
+            return ok
+        if sign == "::" and self.repeat_closed:
+            return False  # abc2midi: "found :: before |:"
+        if sign in (":|2", "[2"):
+            ok = (self.ending == FIRST_ENDING and sign == ":|2") or (
+                self.ending == FIRST_ENDING_CLOSED and sign == "[2" and self.bar_notes == 0)
+            self.ending = SECOND_ENDING
+            return ok
+        if self.ending == FIRST_ENDING:
+            if section and sign != ":|":
+                return False  # a first ending closes with its repeat
+            self.ending = FIRST_ENDING_CLOSED if sign == ":|" else FIRST_ENDING
+        elif section:
+            self.ending = 0
+        return True
+
+    def _empty_bar(self, sign: str, section: bool) -> bool:
+        """A sign right after another ("|" then "|:" on the next line) adds to that one."""
+        if sign not in ("|", "|:") and (self.form is not None or sign not in ("[1", "[2", "||")):
+            return False
+        if section and self.form is not None and self.bars and not self.opens_section:
+            return False  # a new section in the middle of a part
+        self.opens_section = self.opens_section or section
+        if sign == "|:":
+            self.repeat_open, self.repeat_closed = True, False
+        return True
+
+    def _bar_adds_up(self, boundary: bool) -> bool:
+        """The checker's rule: a bar is full, or a pickup, or completed by the bar across a boundary."""
+        full = self.pos == self.bar_length
+        completes, self.may_complete = self.may_complete, None
+        if self.owed is not None or (completes is not None and self.pos == completes):
+            # The bar before was short at a boundary, and this one makes it up (it had to, if owed).
+            if self.owed is not None and self.pos != self.owed:
+                return False
+            self.owed = None
+            self.section_pickup = self.pos if self.opens_section else self.section_pickup
+            return True
+        if self.bars == 0:
+            pickup = self.form.pickup if self.form else None
+            if pickup is False and not full:
+                return False
+            self.first_bar = None if full else self.pos
+            self.section_pickup = Fraction(0) if full else self.pos
+            return True
+        if self.opens_section:
+            self.section_pickup = Fraction(0)
+        if full:
+            return True
+        if not boundary:
+            return False
+        if self.section_pickup and self.pos + self.section_pickup == self.bar_length:
+            self.may_complete = self.bar_length - self.pos  # the next bar may be a pickup that completes it too
+            return True
+        # Short at a repeat, double bar or ending: the next bar must make it up (or bar 0, if the tune ends).
+        self.owed = self.bar_length - self.pos
+        self.owed_can_end = self.first_bar is not None and self.first_bar + self.pos == self.bar_length
+        return self.form is None or self.parts_done + 1 < self.form.parts
+
+    def _cadence_met(self, degree: int | None) -> bool:
+        """Whether the last note is that degree of the key's scale (spelt under K:, or with its own accidental)."""
+        if degree is None:
+            return True
+        key = self.fields.get("K", "")
+        if self.last_note is None or not key:
+            return False
+        accidental, letter = self.last_note
+        if letter != degree_letter(key, degree):
+            return False
+        signature = key_signature(key)
+        return not accidental or (signature is not None and ALTER[accidental] == signature[letter])
+
+    def _form_allows(self, sign: str, section: bool) -> bool:
+        """Plain bar lines inside a part; the part's own sign after exactly bars_per_part bars."""
+        if self.form is None:
+            return True
+        bars = self.part_bars + self.pos / self.bar_length
+        target = self.form.bars_per_part
+        # Counted as the checker counts a section: bars, a pickup and its partner each their share, rounded.
+        if sign == "|":
+            self.part_bars = bars
+            return bars < target - Fraction(1, 2) or (bars == target - Fraction(1, 2) and round(bars) != target)
+        if not section or sign in ("|:", ":|2") or round(bars) != target:
+            return False
+        if self.form.repeats != (sign in (":|", "::")):
+            return False
+        if not self._cadence_met(self.form.cadence(self.parts_done)):
+            return False
+        self.parts_done += 1
+        self.part_bars = Fraction(0)
+        if self.parts_done == self.form.parts:
+            self.finished_form, self.blank = True, False
+            return sign != "::"  # :: would open a repeat that never closes
+        return True

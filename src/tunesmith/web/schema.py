@@ -1,0 +1,146 @@
+"""The API's requests and answers: the pydantic models that validate them, their limits and
+patterns, and the JSON error answers every failure turns into."""
+
+from __future__ import annotations
+
+import json
+from typing import Literal
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+from starlette.exceptions import HTTPException
+
+from tunesmith.abc.theory import KEY_FIELD_PATTERN
+from tunesmith.sample.sampling import SamplingSettings
+from tunesmith.web.store import TUNE_ID
+
+MAX_BODY = 64 * 1024  # bytes; the largest request is one ABC text of at most MAX_ABC characters
+MAX_ABC = 20_000
+
+ID_PATTERN = TUNE_ID.pattern
+KEY_PATTERN = KEY_FIELD_PATTERN
+METER_PATTERN = r"^(?:C\|?|[1-9][0-9]?/(?:1|2|4|8|16|32))$"
+RHYTHM_PATTERN = r"^[A-Za-z][A-Za-z \-]{0,29}$"
+
+
+# ---------------------------------------------------------------- requests and errors
+
+
+class ApiError(Exception):
+    """A 4xx/5xx answer: {"error": "<field>: <message>", "field": "<field>"}."""
+
+    def __init__(self, status: int, message: str, field: str | None = None, headers: dict | None = None):
+        super().__init__(message)
+        self.status, self.message, self.field, self.headers = status, message, field, headers
+
+
+class GenerateRequest(BaseModel):
+    """Settings for one batch of tunes. Unset header fields are left to the model."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    num: int = Field(2, ge=1, le=16, description="tunes to write, sampled as one batch")
+    temperature: float = Field(1.0, ge=0.1, le=2.0)
+    top_p: float | None = Field(SamplingSettings().top_p, gt=0, le=1, description="nucleus sampling; 1 or null: off")
+    top_k: int | None = Field(None, ge=1, le=200)
+    seed: int | None = Field(None, ge=0, le=2**31 - 1, description="null: the server picks one and returns it")
+    max_chars: int = Field(SamplingSettings().max_chars, ge=100, le=4000,
+                           description="a tune still going at this length is cut")
+    key: str | None = Field(None, pattern=KEY_PATTERN, examples=["G", "Ador", "Bbmix", "F#m"])
+    meter: str | None = Field(None, pattern=METER_PATTERN, examples=["6/8", "C|"])
+    rhythm: str | None = Field(None, pattern=RHYTHM_PATTERN, examples=["reel", "slip jig"])
+    prime: str = Field("", max_length=1000, description="opening ABC of the tune body, or a whole start from X:")
+    # Form control, passed on only when this Tunesmith's sampler accepts them (see sampler_options).
+    parts: int | None = Field(None, ge=1, le=8)
+    bars_per_part: int | None = Field(None, ge=1, le=64)
+    form: Literal["auto", "free"] = Field("auto", description="auto: a form like the training tunes' of the type "
+                                                              "(unless parts is given); free: none")
+    constrain: bool | None = None
+
+    @field_validator("key", "meter", "rhythm", mode="before")
+    @classmethod
+    def _blank_is_unset(cls, value: object) -> object:
+        return None if isinstance(value, str) and not value.strip() else value
+
+
+FORM_OPTIONS = ("parts", "bars_per_part", "form", "constrain")
+
+
+class RenderRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    abc: str = Field(min_length=1, max_length=MAX_ABC, description="one tune in ABC notation")
+    parent: str | None = Field(None, pattern=ID_PATTERN, description="the tune this text was edited from")
+
+
+class KeepRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    id: str = Field(pattern=ID_PATTERN, description="the tune whose settings go into the tune book")
+    abc: str | None = Field(None, min_length=1, max_length=MAX_ABC, description="the text to keep (default: the id's)")
+
+
+class TuneOut(BaseModel):
+    id: str
+    title: str
+    abc: str
+    quality: dict
+    urls: dict[str, str]
+
+
+class GenerateResponse(BaseModel):
+    tunes: list[TuneOut]
+    seed: int
+    seconds: float
+    settings: dict
+
+
+class RenderResponse(TuneOut):
+    svg: str
+    warnings: list[str]
+
+
+PATTERN_HINTS = {
+    "key": "use a root A-G, then # or b, then a mode (m, dor, mix, ...), e.g. G, Ador, F#m, Bbmix",
+    "meter": "use C, C| or a fraction such as 6/8 or 3/4",
+    "rhythm": "use letters and spaces only, e.g. reel, slip jig",
+    "id": "a tune id is 32 hex digits", "parent": "a tune id is 32 hex digits", "tune_id": "a tune id is 32 hex digits",
+}
+
+
+def _message(error: dict, field: str) -> str:
+    if error.get("type") == "string_pattern_mismatch" and field in PATTERN_HINTS:
+        return PATTERN_HINTS[field]
+    return error.get("msg", "invalid")
+
+
+def _field_of(error: dict) -> str:
+    parts = [str(part) for part in error.get("loc", ()) if part not in ("body", "path", "query")]
+    return ".".join(parts) or "body"
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    """Every error is JSON with a one-line `error` that starts with the field it is about."""
+
+    def answer(status: int, message: str, field: str | None, headers: dict | None = None) -> JSONResponse:
+        text = f"{field}: {message}" if field else message
+        return JSONResponse({"error": text, "field": field}, status_code=status, headers=headers)
+
+    @app.exception_handler(ApiError)
+    async def api_error(_: Request, error: ApiError) -> JSONResponse:
+        return answer(error.status, error.message, error.field, error.headers)
+
+    @app.exception_handler(RequestValidationError)
+    async def invalid(_: Request, error: RequestValidationError) -> JSONResponse:
+        fields = [_field_of(e) for e in error.errors()]
+        errors = [{"field": f, "message": _message(e, f)} for e, f in zip(error.errors(), fields)]
+        response = answer(422, errors[0]["message"], errors[0]["field"])
+        response.body = json.dumps({**json.loads(response.body), "errors": errors}).encode()
+        response.headers["content-length"] = str(len(response.body))
+        return response
+
+    @app.exception_handler(HTTPException)
+    async def http_error(_: Request, error: HTTPException) -> JSONResponse:
+        return answer(error.status_code, str(error.detail), None, getattr(error, "headers", None))
