@@ -390,3 +390,49 @@ def test_a_form_asked_for_comes_back_exactly(client):
         assert report.metre_ok and report.bars_per_section == (2,), tune["abc"]
     free = client.post("/api/generate", json={**SETTINGS, "parts": 2, "constrain": False})
     assert free.status_code == 400 and free.json()["field"] == "parts"  # a form needs the constraint
+
+
+# ---------------------------------------------------------------- instruments, keys and chords
+
+
+def test_generate_for_an_instrument_in_session_keys_with_chords(client):
+    from tunesmith.abc.transpose import tune_pitches
+
+    response = client.post("/api/generate", json={**SETTINGS, "instrument": "Tin Whistle", "keys": ["G", "Em"],
+                                                   "chords": True, "max_chars": 600})
+    assert response.status_code == 200, response.text
+    body = response.json()
+    assert body["settings"]["instrument"] == "whistle" and body["settings"]["keys"] == ["G", "Em"]
+    for tune in body["tunes"]:
+        assert parse_fields(tune["abc"])["K"] in ("G", "Em")
+        assert all(62 <= pitch <= 86 for pitch in tune_pitches(tune["abc"]))
+    assert any('"' in tune["abc"].split("K:", 1)[1] for tune in body["tunes"])  # chord symbols in the body
+    assert client.get("/api/health").json()["instruments"]["whistle"] == {
+        "low": 62, "high": 86, "keys": ["D", "G", "Em", "Ador", "Bm", "Edor", "Dmix", "Amix"]}
+
+
+@pytest.mark.parametrize(("change", "field", "said"), [
+    ({"instrument": "theremin"}, "instrument", "unknown instrument 'theremin'"),
+    ({"keys": ["D", "H#"]}, "keys", "'H#': use a root A-G"),
+    ({"keys": ["D"] * 17}, "keys", "at most 16"),
+    ({"instrument": "whistle", "constrain": False}, "instrument", "needs constrained sampling"),
+])
+def test_bad_instrument_settings_name_the_field(client, change, field, said):
+    response = client.post("/api/generate", json={**SETTINGS, **change})
+    assert response.status_code in (400, 422) and response.json()["field"] == field
+    assert said in response.json()["error"]
+
+
+@needs_tools
+def test_arrange_moves_a_tune_for_an_instrument_and_adds_chords(client, generated):
+    low = "X:1\nT:Low\nM:C|\nL:1/8\nK:D\nD,E,F,A, D,F,A,D|E,F,G,A, B,A,G,F,|D,E,F,A, D,F,A,D|E,G,F,E, D,4|]\n"
+    parent = generated["tunes"][0]["id"]
+    moved = client.post("/api/arrange", json={"abc": low, "parent": parent, "instrument": "whistle"})
+    assert moved.status_code == 200, moved.text
+    body = moved.json()
+    assert body["arranged"] == "moved +12 semitones for the whistle" and "D,E,F" not in body["abc"]
+    assert "<svg" in body["svg"] and body["id"] != parent
+    chorded = client.post("/api/arrange", json={"abc": body["abc"], "parent": body["id"], "chords": True}).json()
+    assert chorded["arranged"] == "chords added" and '"D"' in chorded["abc"]
+    wrong = client.post("/api/arrange", json={"abc": low, "key": "Em"})
+    assert wrong.status_code == 422 and "the tune is in D (major); Em is minor" in wrong.json()["error"]

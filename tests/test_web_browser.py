@@ -143,3 +143,35 @@ def test_api_docs_render_offline(server, page):
     url, _ = server
     page.goto(f"{url}/docs")
     playwright.expect(page.locator("body")).to_contain_text("/api/generate", timeout=20_000)
+
+
+def test_write_for_an_instrument_then_transpose_and_add_chords(server, page):
+    url, _ = server
+    page.goto(url)
+    playwright.expect(page.locator("#instrument option")).to_have_count(10)  # "any" and the nine instruments
+    page.select_option("#instrument", "whistle")
+    assert "the whistle's: D, G, Em" in page.get_attribute("#keys", "placeholder")
+    page.fill("#keys", "G, Em")
+    page.check("#chords")
+    page.fill("#seed", "3")
+    page.fill("#num", "1")
+    page.fill("#max-chars", "500")
+    page.click("#generate")
+    card = page.locator(".tune").first
+    playwright.expect(card.locator(".score svg")).to_have_count(1, timeout=30_000)
+    text = card.locator("textarea.abc").input_value()
+    assert re.search(r"^K:(G|Em)$", text, re.M) and '"' in text.split("\nK:", 1)[1]  # in a session key, chorded
+
+    low = "X:1\nT:Low Tune\nM:C|\nL:1/8\nK:D\nD,E,F,A, D,F,A,D|E,F,G,A, B,A,G,F,|D,E,F,A, D,F,A,D|E,G,F,E, D,4|]\n"
+    card.locator("textarea.abc").fill(low)
+    playwright.expect(card.locator(".score svg")).to_contain_text("Low Tune", timeout=20_000)
+    button = card.locator("button.for-instrument")
+    playwright.expect(button).to_have_text("Transpose for whistle")
+    button.click()
+    playwright.expect(card.locator(".edit-status")).to_have_text("moved +12 semitones for the whistle", timeout=20_000)
+    assert "D,E,F" not in card.locator("textarea.abc").input_value()
+    card.locator("button.add-chords").click()
+    playwright.expect(card.locator(".edit-status")).to_have_text("chords added", timeout=20_000)
+    assert '"D"' in card.locator("textarea.abc").input_value()
+    if os.environ.get("TUNESMITH_SCREENSHOT_INSTRUMENT"):
+        page.screenshot(path=os.environ["TUNESMITH_SCREENSHOT_INSTRUMENT"], full_page=True)

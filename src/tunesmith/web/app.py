@@ -31,6 +31,8 @@ from fastapi.staticfiles import StaticFiles
 from fastapi_offline import FastAPIOffline
 from starlette.middleware.trustedhost import TrustedHostMiddleware
 
+from tunesmith.abc.chords import harmonize
+from tunesmith.abc.instruments import INSTRUMENTS, instrument, transpose_for, transpose_to
 from tunesmith.abc.text import parse_fields, split_tunebook
 from tunesmith.render.rendering import RenderError, RenderOptions, ToolMissing, missing_tools, render_tune
 from tunesmith.sample.sampling import SamplingSettings, generate
@@ -47,6 +49,8 @@ from tunesmith.web.schema import (
     PATTERN_HINTS,
     RHYTHM_PATTERN,
     ApiError,
+    ArrangeRequest,
+    ArrangeResponse,
     GenerateRequest,
     GenerateResponse,
     KeepRequest,
@@ -61,7 +65,8 @@ from tunesmith.web.tunes import MEDIA, _plain_text, keep_notes, quality_record, 
 __all__ = [  # create_app, and what app.py held before it was split, for the tests and callers that import it here
     "API_CSP", "DOCS_PATHS", "FORM_OPTIONS", "ID_PATTERN", "KEY_PATTERN", "MAX_ABC", "MAX_BODY", "MEDIA",
     "METER_PATTERN", "PAGE_CSP", "PATTERN_HINTS", "RHYTHM_PATTERN", "STATIC", "TRAIN_HINT", "ApiError",
-    "GenerateRequest", "GenerateResponse", "Guard", "JobPool", "KeepRequest", "RenderRequest", "RenderResponse",
+    "ArrangeRequest", "ArrangeResponse", "GenerateRequest", "GenerateResponse", "Guard", "JobPool", "KeepRequest",
+    "RenderRequest", "RenderResponse",
     "TuneOut", "Workshop", "create_app", "install_error_handlers", "keep_notes", "quality_record",
     "sampler_options", "tune_urls",
 ]
@@ -146,6 +151,8 @@ class Workshop:
         supported = sampler_options()
         if request.parts and request.constrain is False:
             raise ApiError(400, "a form (parts, bars per part) needs constrained sampling", "parts")
+        if request.instrument and request.constrain is False:
+            raise ApiError(400, "an instrument's range needs constrained sampling", "instrument")
         settings_fields = {f.name for f in dataclasses.fields(SamplingSettings)}
         settings, extra = {}, {}
         for name in ("temperature", "top_p", "top_k", "max_chars", *FORM_OPTIONS):
@@ -167,6 +174,7 @@ class Workshop:
         except ValueError as error:  # a prompt the model cannot follow, said by the sampler
             raise ApiError(400, str(error), "prime") from None
         seconds = time.perf_counter() - started
+        texts = [_with_chords(text) for text in texts] if request.chords else texts
         record = {**request.model_dump(exclude_none=True, exclude={"num", "seed"}), "seed": seed}
         record = {k: v for k, v in record.items() if v != ""}
         tunes = []
@@ -185,17 +193,25 @@ class Workshop:
         """The tune's file in this format, rendered the first time it is asked for."""
         path = self.store.path(tune_id, fmt)
         if not path.is_file():
-            render_tune(self.store.text(tune_id), [fmt], self.store.folder, tune_id, self.render_options)
+            render_tune(self.store.text(tune_id), [fmt], self.store.folder, tune_id, self.options_for(tune_id))
         return path
 
-    def render(self, request: RenderRequest) -> dict:
-        """Save the text as a new tune (an edit keeps its parent's settings) and draw its score."""
+    def options_for(self, tune_id: str) -> RenderOptions:
+        """The render options, with the sound of the instrument the tune was written or moved for."""
+        sound = (self.store.meta(tune_id) or {}).get("settings", {}).get("instrument")
+        return dataclasses.replace(self.render_options, instrument=sound) if sound else self.render_options
+
+    def render(self, request: RenderRequest, settings: dict | None = None) -> dict:
+        """Save the text as a new tune (an edit keeps its parent's settings, updated by `settings`)
+        and draw its score."""
         meta = {"source": "render"}
         if request.parent:
             parent = self.store.meta(request.parent)
             if not parent:
                 raise ApiError(404, "no such tune", "parent")
             meta = {**{k: v for k, v in parent.items() if k != "id"}, "parent": request.parent, "edited": True}
+        if settings:
+            meta["settings"] = {**meta.get("settings", {}), **settings}
         text = _plain_text(request.abc)
         tune_id = self.store.save(text, meta)
         try:
@@ -208,6 +224,25 @@ class Workshop:
         out = self.tune_out(tune_id, text)
         return {**out, "svg": result.files["svg"].read_text(encoding="utf-8", errors="replace"),
                 "warnings": result.warnings[:20]}
+
+    def arrange(self, request: ArrangeRequest) -> dict:
+        """The tune moved to a key or for an instrument and/or given chords, saved and drawn as an edit."""
+        text, said = _plain_text(request.abc), []
+        try:
+            if request.instrument:
+                text, shift = transpose_for(text, instrument(request.instrument))
+                said.append(f"moved {shift:+d} semitones for the {request.instrument}" if shift else
+                            f"already fits the {request.instrument}")
+            elif request.key:
+                text = transpose_to(text, request.key)
+                said.append(f"moved to {parse_fields(text)['K']}")
+            if request.chords:
+                text = harmonize(text)
+                said.append("chords added")
+        except ValueError as error:
+            raise ApiError(422, str(error), "abc") from None
+        sound = {"instrument": request.instrument} if request.instrument else None
+        return {**self.render(RenderRequest(abc=text, parent=request.parent), sound), "arranged": "; ".join(said)}
 
     def keep(self, request: KeepRequest) -> dict:
         meta = self.store.meta(request.id)
@@ -237,6 +272,8 @@ class Workshop:
             "kept": str(self.kept.path),
             "limits": {"num": 16, "max_chars": 4000, "abc_chars": MAX_ABC, "body_bytes": MAX_BODY},
             "form_options": [name for name in FORM_OPTIONS if name in sampler_options()],
+            "instruments": {name: {"low": player.low, "high": player.high, "keys": list(player.keys)}
+                            for name, player in INSTRUMENTS.items()},
         }
 
 
@@ -305,6 +342,11 @@ def _add_routes(app: FastAPI, shop: Workshop) -> None:
         """ABC text -> a new tune id with its SVG score inline and URLs for MIDI, WAV and the rest."""
         return await shop.rendering.run(_with_tool_errors, shop.render, request)
 
+    @app.post("/api/arrange", response_model=ArrangeResponse)
+    async def arrange(request: ArrangeRequest) -> dict:
+        """A tune to a key or to the best key for an instrument, and/or with chords: a new tune id, drawn."""
+        return await shop.rendering.run(_with_tool_errors, shop.arrange, request)
+
     @app.post("/api/keep")
     def keep(request: KeepRequest) -> dict:
         """Append the tune to kept.abc with its settings as N: lines (the whole file replaced atomically)."""
@@ -320,6 +362,13 @@ def _add_routes(app: FastAPI, shop: Workshop) -> None:
     def kept_book() -> PlainTextResponse:
         """The whole tune book of kept tunes, as a file."""
         return PlainTextResponse(shop.kept.read(), headers={"content-disposition": 'attachment; filename="kept.abc"'})
+
+
+def _with_chords(text: str) -> str:
+    try:
+        return harmonize(text)
+    except ValueError:  # no usable key or metre: the tune as written
+        return text
 
 
 def _with_tool_errors(fn: Callable, *args: object) -> object:

@@ -4,6 +4,7 @@ patterns, and the JSON error answers every failure turns into."""
 from __future__ import annotations
 
 import json
+import re
 from typing import Literal
 
 from fastapi import FastAPI, Request
@@ -12,6 +13,7 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 from starlette.exceptions import HTTPException
 
+from tunesmith.abc.instruments import INSTRUMENTS, instrument
 from tunesmith.abc.theory import KEY_FIELD_PATTERN
 from tunesmith.sample.sampling import SamplingSettings
 from tunesmith.web.store import TUNE_ID
@@ -58,14 +60,34 @@ class GenerateRequest(BaseModel):
     form: Literal["auto", "free"] = Field("auto", description="auto: a form like the training tunes' of the type "
                                                               "(unless parts is given); free: none")
     constrain: bool | None = None
+    instrument: str | None = Field(None, max_length=40, examples=list(INSTRUMENTS),
+                                   description="every note in its range, a key players use on it, its sound")
+    keys: list[str] | None = Field(None, max_length=16, description="keys a tune may be in when key is not given",
+                                   examples=[["D", "G", "A", "Em", "Bm", "Ador", "Edor"]])
+    chords: bool = Field(False, description="add accompaniment chords (tunesmith.abc.chords)")
 
-    @field_validator("key", "meter", "rhythm", mode="before")
+    @field_validator("key", "meter", "rhythm", "instrument", mode="before")
     @classmethod
     def _blank_is_unset(cls, value: object) -> object:
         return None if isinstance(value, str) and not value.strip() else value
 
+    @field_validator("instrument")
+    @classmethod
+    def _known_instrument(cls, value: str | None) -> str | None:
+        return None if value is None else instrument(value).name  # ValueError names the choices
 
-FORM_OPTIONS = ("parts", "bars_per_part", "form", "constrain")
+    @field_validator("keys")
+    @classmethod
+    def _keys_are_keys(cls, value: list[str] | None) -> list[str] | None:
+        if not value:
+            return None
+        for key in value:
+            if len(key) > 12 or not re.fullmatch(KEY_PATTERN, key):
+                raise ValueError(f"{key[:12]!r}: {PATTERN_HINTS['key']}")
+        return value
+
+
+FORM_OPTIONS = ("parts", "bars_per_part", "form", "constrain", "instrument", "keys")
 
 
 class RenderRequest(BaseModel):
@@ -73,6 +95,23 @@ class RenderRequest(BaseModel):
 
     abc: str = Field(min_length=1, max_length=MAX_ABC, description="one tune in ABC notation")
     parent: str | None = Field(None, pattern=ID_PATTERN, description="the tune this text was edited from")
+
+
+class ArrangeRequest(BaseModel):
+    """One tune made ready for a player: transposed to a key or for an instrument, and/or given chords."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    abc: str = Field(min_length=1, max_length=MAX_ABC, description="one tune in ABC notation")
+    parent: str | None = Field(None, pattern=ID_PATTERN, description="the tune this text came from")
+    key: str | None = Field(None, pattern=KEY_PATTERN, description="move to this key (of the tune's mode)")
+    instrument: str | None = Field(None, max_length=40, description="move to the best key and octave for it")
+    chords: bool = Field(False, description="add accompaniment chords")
+
+    @field_validator("instrument")
+    @classmethod
+    def _known_instrument(cls, value: str | None) -> str | None:
+        return None if value is None else instrument(value).name
 
 
 class KeepRequest(BaseModel):
@@ -100,6 +139,10 @@ class GenerateResponse(BaseModel):
 class RenderResponse(TuneOut):
     svg: str
     warnings: list[str]
+
+
+class ArrangeResponse(RenderResponse):
+    arranged: str  # what was done, in words
 
 
 PATTERN_HINTS = {

@@ -38,9 +38,35 @@ async function showHealth() {
       showError(`Missing tools: ${health.tools_missing.join(", ")} (scores or audio will fail)`);
     }
     $("#kept-path").textContent = health.kept;
+    showInstruments(health.instruments || {});
   } catch (error) {
     $("#model-status").textContent = `The server did not answer: ${error.message}`;
   }
+}
+
+function showInstruments(instruments) {
+  const select = $("#instrument");
+  if (select.options.length > 1) return;
+  for (const [name, info] of Object.entries(instruments)) {
+    const option = new Option(name, name);
+    option.title = info.keys.length ? `keys ${info.keys.join(", ")}` : "any key";
+    select.append(option);
+  }
+}
+
+function instrumentChanged() {
+  const chosen = $("#instrument").value;
+  const option = $("#instrument").selectedOptions[0];
+  $("#keys").placeholder = chosen ? `the ${chosen}'s: ${option.title.replace(/^keys /, "")}` :
+    "model's choice, e.g. D, G, Em, Ador";
+  document.querySelectorAll(".for-instrument").forEach(showInstrumentButton);
+}
+
+function showInstrumentButton(button) {
+  const chosen = $("#instrument").value;
+  button.disabled = !chosen;
+  button.textContent = chosen ? `Transpose for ${chosen}` : "Transpose for my instrument";
+  button.title = chosen ? `the best key and octave for the ${chosen}` : "choose an instrument above first";
 }
 
 // ---------------------------------------------------------------- generate
@@ -59,6 +85,9 @@ function settings() {
     rhythm: $("#rhythm-label").hidden ? null : ($("#rhythm").value.trim() || null),
     prime: $("#prime").value,
     constrain: $("#constrain").checked,
+    instrument: $("#constrain").checked ? ($("#instrument").value || null) : null,
+    keys: $("#keys").value.split(/[ ,]+/).filter(Boolean).slice(0, 16),
+    chords: $("#chords").checked,
     // A form needs the constraint; without it the parts are the model's choice.
     parts: $("#constrain").checked ? number("#parts") : null,
     bars_per_part: $("#constrain").checked && $("#parts").value ? number("#bars-per-part") : null,
@@ -111,6 +140,9 @@ function tuneCard(tune, result, index) {
   showTune(card, tune);
   $(".abc", card).addEventListener("input", () => scheduleRender(card));
   $(".keep", card).addEventListener("click", () => keep(card));
+  $(".for-instrument", card).addEventListener("click", () => arrange(card, {instrument: $("#instrument").value}));
+  $(".add-chords", card).addEventListener("click", () => arrange(card, {chords: true}));
+  showInstrumentButton($(".for-instrument", card));
   return card;
 }
 
@@ -210,6 +242,22 @@ async function renderEdit(card) {
   }
 }
 
+async function arrange(card, how) {
+  const status = $(".edit-status", card);
+  status.textContent = "arranging…";
+  const parent = card.dataset.parent || card.dataset.id;
+  card.dataset.parent = parent;
+  try {
+    const tune = await api("/api/arrange", {abc: $(".abc", card).value, parent, ...how});
+    $(".abc", card).value = tune.abc;
+    showTune(card, tune);
+    await drawScore(card, tune.svg);
+    status.textContent = tune.arranged;
+  } catch (error) {
+    status.textContent = `not arranged: ${error.message}`;
+  }
+}
+
 async function keep(card) {
   const status = $(".keep-status", card);
   status.textContent = "keeping…";
@@ -250,6 +298,7 @@ document.addEventListener("DOMContentLoaded", () => {
     $("#temperature-value").textContent = Number($("#temperature").value).toFixed(2);
   });
   $("#new-seed").addEventListener("click", () => { $("#seed").value = ""; });
+  $("#instrument").addEventListener("change", instrumentChanged);
   showHealth();
   showKept();
 });
