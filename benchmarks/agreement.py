@@ -22,9 +22,8 @@ import json
 import time
 from collections import Counter
 
-from tunesmith.abc.reader import bar_verdicts, read_tune
-
 from tunesmith.abc.grammar import TuneState
+from tunesmith.abc.reader import bar_verdicts, read_tune
 
 BATCH = 250
 TIMING = frozenset("|:]0123456789/<>")  # a bar sign or a length: what the constraint counts time at

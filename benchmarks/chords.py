@@ -22,9 +22,10 @@ from collections import Counter
 from fractions import Fraction
 from pathlib import Path
 
-from tunesmith.abc.chords import chord_tones, harmonize, is_chord_symbol, vocabulary
+from tunesmith.abc.chords import harmonize, is_chord_symbol, vocabulary
 from tunesmith.abc.reader import Reader
 from tunesmith.abc.text import FIELD_LINE, header_and_body, parse_fields, split_tunebook
+from tunesmith.abc.theory import chord_tones
 
 MUSIC21_CHORDED = ("miscFolk/americanfifeopus.abc", "miscFolk/northumbrianminstrelsyopus.abc",
                    "nottingham-dataset/reelsa-c.abc")
@@ -44,7 +45,8 @@ class _Timeline(Reader):
 
     def read_token(self, token: re.Match[str]) -> None:
         if token.lastgroup == "text" and is_chord_symbol(token.group()):
-            self.chords.append((self.now(), token.group()[1:-1].split("/")[0]))
+            # "(D7)" is an alternative chord: the one in brackets counts; a bass after "/" does not
+            self.chords.append((self.now(), token.group()[1:-1].strip("()").split("/")[0]))
         super().read_token(token)
 
     def add(self, pitch: int | None, duration: Fraction) -> None:
@@ -83,12 +85,12 @@ def _triad(symbol: str) -> tuple[int, frozenset[int]]:
     return root, frozenset({root, (root + third) % 12, (root + 7) % 12})
 
 
-def _best_per_bar(onsets: list[tuple[Fraction, int, int]], palette: list) -> dict[int, frozenset[int]]:
-    """The palette chord whose tones hold most of each bar's notes."""
+def _best_per_bar(onsets: list[tuple[Fraction, int, int]], palette: list) -> dict[int, str]:
+    """The palette chord whose tones hold most of each bar's notes (the first of equals: the commoner)."""
     by_bar: dict[int, Counter] = {}
     for _, bar, pitch in onsets:
         by_bar.setdefault(bar, Counter())[pitch % 12] += 1
-    return {bar: max(palette, key=lambda c: sum(n for pc, n in counts.items() if pc in c.tones)).tones
+    return {bar: max(palette, key=lambda c: sum(n for pc, n in counts.items() if pc in c.tones)).symbol
             for bar, counts in by_bar.items()}
 
 
@@ -113,11 +115,11 @@ def compare_tune(text: str) -> Counter | None:
         counts["slots"] += 1
         counts["agree"] += _triad(symbol) == _triad(theirs)
         counts["tonic agrees"] += _triad(palette[0].symbol) == _triad(theirs)
-        counts["best-bar agrees"] += best[bar] == _triad(theirs)[1]
+        counts["best-bar agrees"] += _triad(best[bar]) == _triad(theirs)
         counts["ours chord tone"] += pitch % 12 in chord_tones(symbol)
         counts["human chord tone"] += pitch % 12 in chord_tones(theirs)
         counts["tonic chord tone"] += pitch % 12 in tonic
-        counts["best-bar chord tone"] += pitch % 12 in best[bar]
+        counts["best-bar chord tone"] += pitch % 12 in chord_tones(best[bar])
     return counts
 
 

@@ -7,12 +7,11 @@ import shutil
 
 import pytest
 
-from tunesmith.abc.chords import chord_symbols, chord_tones, harmonize, is_chord_symbol, slots_per_bar, vocabulary
+from tunesmith.abc.chords import chord_symbols, harmonize, is_chord_symbol, slots_per_bar, vocabulary
 from tunesmith.abc.reader import read_tune
 from tunesmith.abc.text import TOKEN, header_and_body, parse_fields, parse_tunebook
-from tunesmith.abc.theory import SEMITONE, key_signature
+from tunesmith.abc.theory import CHORD, SEMITONE, chord_tones, key_signature
 from tunesmith.abc.tools import run_tool
-from tunesmith.abc.transpose import CHORD
 
 D_REEL = ("X:1\nT:Test Reel\nR:reel\nM:4/4\nL:1/8\nK:D\n"
           "|:d2fd A2FA|DFAd f2ed|B2gB A2FA|GBed ceAc|\nd2fd A2FA|DFAd f2ed|B2gB AGFE|ceAc d4:|")

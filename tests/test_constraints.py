@@ -65,6 +65,9 @@ def random_tune(rng: random.Random, header: str, form: Form | None, max_len: int
         ("T(GA) B cBA|d6|]", False),  # ...or a slur
         ("~[GB]AB cBA|d6|]", False),  # abc2midi: no roll on a chord
         (".[GB]AB cBA|d6|]", True),  # a staccato chord is fine
+        ("G>.A B c3|d6|]", False),  # abc2midi: "Cannot apply broken rhythm" to a staccato note
+        (".G>A B c3|d6|]", False),  # ...before the arrow or after it
+        ("G>~A B .c3|d6|]", True),  # other decorations are fine, and a staccato away from > or <
         ("GAB c2 A-|{g}A3 B3|]", False),  # abc2midi: a grace note between a tie and its note
         ("GAB c2 A-~A3 B3|]", False),  # ...or a decoration
         ("GAB c2 A-|^A3 B3|]", False),  # abc2midi: a tied note with another accidental is another pitch

@@ -32,8 +32,7 @@ from fractions import Fraction
 
 from tunesmith.abc.reader import Bar, Reader
 from tunesmith.abc.text import FIELD_LINE, TOKEN, meter_fraction, normalise_newlines, parse_fields
-from tunesmith.abc.theory import MINOR_MODES, SEMITONE, degree_letter, key_signature, parse_key
-from tunesmith.abc.transpose import CHORD
+from tunesmith.abc.theory import CHORD, MINOR_MODES, SEMITONE, degree_letter, key_signature, parse_key
 
 # --- Emission: how one sounding note fits a chord, per unit of weight. ---
 CHORD_TONE = 1.0  # the note is in the chord: what a backer listens for
@@ -245,45 +244,6 @@ def vocabulary(key: str) -> list[Chord]:
         if degree == 5 and quality == "":  # V7 at cadences
             chords.append(_chord(name, degree, "7", pitch, prior + SEVENTH_COST))
     return chords
-
-
-def chord_tones(symbol: str) -> frozenset[int]:
-    """The pitch classes (C = 0) of a chord symbol, quoted or not, its bass included.
-
-    Example: "Am/C" -> {9, 0, 4}, "F#m" -> {6, 9, 1}, "A7" -> {9, 1, 4, 7}. Raises ValueError for other text.
-    """
-    quoted = symbol if symbol.startswith('"') else f'"{symbol}"'
-    match = CHORD.match(quoted)
-    if not match:
-        raise ValueError(f"not a chord symbol: {symbol!r}")
-    root, accidental, quality, bass, bass_accidental = match.groups()
-    pitch = SEMITONE[root] + {"#": 1, "b": -1, "": 0}[accidental]
-    tones = {(pitch + step) % 12 for step in _quality_steps(quality)}
-    if bass:
-        tones.add((SEMITONE[bass] + {"#": 1, "b": -1, "": 0}[bass_accidental]) % 12)
-    return frozenset(tones)
-
-
-# Chord qualities as symbols write them, longest first: the word and the triad's semitones above the root.
-TRIADS = (("maj", (0, 4, 7)), ("min", (0, 3, 7)), ("dim", (0, 3, 6)), ("aug", (0, 4, 8)), ("sus2", (0, 2, 7)),
-          ("sus4", (0, 5, 7)), ("sus", (0, 5, 7)), ("m", (0, 3, 7)), ("M", (0, 4, 7)), ("+", (0, 4, 8)),
-          ("o", (0, 3, 6)))
-SEVENTHS = {"maj": 11, "M": 11, "dim": 9, "o": 9}  # maj7 a major seventh, dim7 a diminished one, else minor
-
-
-def _quality_steps(quality: str) -> set[int]:
-    """Semitones above the root of a quality. Example: "m" -> {0, 3, 7}, "maj7" -> {0, 4, 7, 11}."""
-    word, triad = next(((w, t) for w, t in TRIADS if quality.startswith(w)), ("", (0, 4, 7)))
-    rest, steps = quality[len(word):], set(triad)
-    if rest.startswith("7"):
-        steps.add(SEVENTHS.get(word, 10))
-    elif rest.startswith("6"):
-        steps.add(9)
-    elif rest.startswith("9"):
-        steps |= {10, 2}
-    if "b5" in rest:  # m7b5, the half-diminished chord
-        steps = (steps - {7}) | {6}
-    return steps
 
 
 def _events(bars: list[Bar], marks: dict[int, _Mark]) -> list[_Event]:

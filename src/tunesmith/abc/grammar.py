@@ -20,10 +20,10 @@ multi-bar rests, voice overlay, `+deco+`, comments) are simply not offered in th
 body. Everything it accepts is accepted by `tunesmith.judge.quality.check_tune`'s bar
 check, which is what the tests hold it to.
 
-The state is one class over three files: this one (the header, the characters of the body,
-note lengths and time), `tunesmith.abc.pitches` (what a note sounds like, the notes inside
-chords and grace notes) and `tunesmith.abc.parts` (bar lines, endings, the form); the tables
-of what may be written are in `tunesmith.abc.lexicon`.
+The state is one class over four files: this one (the characters of the body, note lengths
+and time), `tunesmith.abc.header` (the field lines), `tunesmith.abc.pitches` (what a note
+sounds like, the notes inside chords and grace notes) and `tunesmith.abc.parts` (bar lines,
+endings, the form); the tables of what may be written are in `tunesmith.abc.lexicon`.
 """
 
 from __future__ import annotations
@@ -31,6 +31,7 @@ from __future__ import annotations
 import copy
 from fractions import Fraction
 
+from tunesmith.abc.header import HeaderLines
 from tunesmith.abc.lexicon import (
     ACCIDENTALS,
     BAR_SIGNS,
@@ -40,9 +41,6 @@ from tunesmith.abc.lexicon import (
     DECORATION_LETTERS,
     DECORATION_PREFIXES,
     DECORATIONS,
-    HEADER_FIELDS,
-    HEADER_VALUES,
-    MAX_HEADER_LINE,
     MAX_IDLE,
     NOTE_LETTERS,
     OPENINGS,
@@ -52,14 +50,13 @@ from tunesmith.abc.lexicon import (
 )
 from tunesmith.abc.parts import FIRST_ENDING, BarLines, Form
 from tunesmith.abc.pitches import Pitches
-from tunesmith.abc.reader import TUPLET_Q, broken_factors, is_compound
-from tunesmith.abc.text import FIELD_LINE, default_unit_length, meter_fraction, note_length
-from tunesmith.abc.theory import is_written_key, key_signature
+from tunesmith.abc.reader import TUPLET_Q, broken_factors
+from tunesmith.abc.text import note_length
 
 __all__ = ["Form", "TuneState"]
 
 
-class TuneState(Pitches, BarLines):
+class TuneState(HeaderLines, Pitches, BarLines):
     """Where a tune being written stands: header or body, position in the bar, what is open.
 
     `push(char)` returns False when the character is refused (the state is then spoilt:
@@ -99,6 +96,7 @@ class TuneState(Pitches, BarLines):
         self.after_arrow = False  # the last character was > or <: another may follow
         self.idle = 0  # characters since the last note began
         self.after_decoration = False  # the last thing read was a decoration or a chord symbol
+        self.staccato = False  # the note being written (or the last one) has a staccato dot
         self.letter_decoration = ""  # the last character, when it was a one-letter decoration (~ . H T ...)
         self.line_start = ""  # what a body line starts with, while nothing but those characters is on it
         self.last_length = Fraction(1)  # in units, before tuplet and broken rhythm
@@ -170,44 +168,6 @@ class TuneState(Pitches, BarLines):
                 return False
         return getattr(self, "_" + self.mode)(char)
 
-    def _header(self, char: str) -> bool:
-        if char != "\n":
-            self.line += char
-            return self._header_line_can_go_on()
-        line, self.line = self.line, ""
-        match = FIELD_LINE.match(line)
-        if not match:
-            return False  # the header is field lines only; an empty line would end the tune
-        letter, value = match.groups()
-        if letter not in self.fields:
-            self.fields = {**self.fields, letter: value}  # a new dict: copies share the old one
-        if letter == "M" and meter_fraction(value) is None:
-            return False  # free metre: the checker cannot count its bars
-        if letter == "L" and value not in ("1/4", "1/8", "1/16", "1/32"):
-            return False
-        if letter == "K":
-            return is_written_key(value) and "M" in self.fields and self._start_body()
-        return True
-
-    def _header_line_can_go_on(self) -> bool:
-        """A field line ("M:6/8"): a letter, a colon, and for M, L and K a value they can still read."""
-        line = self.line
-        if len(line) > MAX_HEADER_LINE:
-            return False  # a title goes on no longer than a tune book's: then only the newline is allowed
-        if len(line) <= 2:  # the fields of a normalised header; K: closes it and needs M: before it
-            return line[0] in HEADER_FIELDS and line[1:] in ("", ":") and (line[0] != "K" or "M" in self.fields)
-        value = HEADER_VALUES.get(line[0])
-        return value is None or value.fullmatch(line[2:]) is not None
-
-    def _start_body(self) -> bool:
-        meter = self.fields["M"]
-        self.bar_length = meter_fraction(meter)
-        self.unit = Fraction(self.fields.get("L") or default_unit_length(meter))
-        self.compound = is_compound(meter)
-        self.signature = key_signature(self.fields["K"])
-        self.in_body = True
-        return True
-
     def _finished(self, char: str) -> bool:
         """After the form's last bar: a line break at most, then </s>."""
         ok = not self.blank and char in "!\n"
@@ -240,6 +200,8 @@ class TuneState(Pitches, BarLines):
             return self._tie(after_note)
         if char in "<>":
             return self._broken(char, after_note, after_arrow)
+        if char in NOTE_LETTERS or char in RESTS or char in ACCIDENTALS or char == "[":
+            self.staccato = letter_decoration == "."  # abc2midi cannot stretch a staccato note by > or <
         if char in NOTE_LETTERS or char in RESTS:
             return self._start_note(char)
         if char in ACCIDENTALS:
@@ -271,6 +233,8 @@ class TuneState(Pitches, BarLines):
         if char == ")":
             self.slurs -= 1
             return self.slurs >= 0
+        if char == "." and self.broken_next is not None:
+            return False  # abc2midi: "Cannot apply broken rhythm" to a staccato note
         self.after_decoration = char in DECORATION_LETTERS
         self.letter_decoration = char if self.after_decoration else ""
         return self.after_decoration and self._room()
@@ -389,7 +353,7 @@ class TuneState(Pitches, BarLines):
         if after_arrow:
             if self.broken_kind != char or self.broken_arrows >= 3:
                 return False
-        elif not after_note or self.last_duration is None or self.tuplet_left:
+        elif not after_note or self.last_duration is None or self.tuplet_left or self.staccato:
             return False
         self.after_arrow = True
         self.broken_length = self.last_length

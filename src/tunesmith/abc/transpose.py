@@ -22,12 +22,11 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from tunesmith.abc.theory import ALTER, ALTER_TEXT, FIFTHS, LETTERS, MODE_FIFTHS, canonical_key
+from tunesmith.abc.theory import ALTER, ALTER_TEXT, CHORD, FIFTHS, LETTERS, MODE_FIFTHS, canonical_key
 from tunesmith.abc.theory import parse_key as read_key  # this module's parse_key gives a Key
 from tunesmith.abc.units import BODY_UNIT, FIELD_LINE
 
 NATURAL = (0, 2, 4, 5, 7, 9, 11)  # semitones of C D E F G A B above C
-CHORD = re.compile(r'^"([A-G])([#b]?)((?:maj|min|dim|aug|sus|add|m|M|\+|o|[0-9]|\(|\)|[#b])*)(?:/([A-G])([#b]?))?"$')
 SHIFTS = tuple(range(-5, 7))  # every key once: a fourth down to a tritone up
 SANE_RANGE = (52, 93)  # E, to a'' in MIDI numbers: a fiddle's range with a little to spare
 

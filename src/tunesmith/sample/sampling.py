@@ -212,13 +212,18 @@ def sample_tunes(
     names none may be in (a player's or a session's: drawn in the tune books' proportions);
     `pitch_range` (lowest, highest MIDI note) keeps every note playable on an instrument.
     """
-    network, vocab = model.network, model.vocab
-    network.eval()
-    device = next(network.parameters()).device
+    model.network.eval()
     seed = fresh_seed() if seed is None else seed
     tunes, prefix = _start_tunes(model, num, key, meter, rhythm, prime, settings, seed, form, keys, pitch_range)
-    generator = torch.Generator().manual_seed(seed)
-    chooser = _Chooser(vocab, settings, generator)
+    chooser = _Chooser(model.vocab, settings, torch.Generator().manual_seed(seed))
+    written, lengths, finished = _decode(model.network, tunes, prefix, prime, chooser)
+    return [_sample(model.vocab, written[t], lengths[t], bool(finished[t]), tunes[t], seed) for t in range(num)]
+
+
+def _decode(network, tunes: list[_Tune], prefix: str, prime: str, chooser: _Chooser):
+    """Write every tune of the batch to </s> or max_chars: (tokens written, lengths, finished), one row per tune."""
+    vocab, settings, generator = chooser.vocab, chooser.settings, chooser.generator
+    device, num = next(network.parameters()).device, len(tunes)
     prefix_ids = vocab.encode(prefix)
     # written[t] holds tune t's tokens; -1 is a token not yet written.
     written = torch.full((num, settings.max_chars), -1, dtype=torch.long)
@@ -253,7 +258,7 @@ def sample_tunes(
         if len(active):
             logits, state = network(chosen[:, None].to(device), state)
             logits = logits[:, -1].float().cpu()
-    return [_sample(vocab, written[t], lengths[t], bool(finished[t]), tunes[t], seed) for t in range(num)]
+    return written, lengths, finished
 
 
 def _start_tunes(model: TrainedModel, num: int, key, meter, rhythm, prime: str, settings: SamplingSettings,
