@@ -68,6 +68,11 @@ def random_tune(rng: random.Random, header: str, form: Form | None, max_len: int
         ("G>.A B c3|d6|]", False),  # abc2midi: "Cannot apply broken rhythm" to a staccato note
         (".G>A B c3|d6|]", False),  # ...before the arrow or after it
         ("G>~A B .c3|d6|]", True),  # other decorations are fine, and a staccato away from > or <
+        ("HG>A B c3|d6|]", False),  # ...a fermata too
+        ("G>!fermata!A B c3|d6|]", False),
+        ("G>!trill!A B c3|d6|]", True),
+        ("G>A>B c3|d6|]", False),  # abc2midi: the second note of a pair cannot start another
+        ("G>A B>c c2|d6|]", True),
         ("GAB c2 A-|{g}A3 B3|]", False),  # abc2midi: a grace note between a tie and its note
         ("GAB c2 A-~A3 B3|]", False),  # ...or a decoration
         ("GAB c2 A-|^A3 B3|]", False),  # abc2midi: a tied note with another accidental is another pitch

@@ -55,6 +55,11 @@ from tunesmith.abc.text import note_length
 
 __all__ = ["Form", "TuneState"]
 
+# Decorations abc2midi plays by changing a note's length, so that > and < can no longer pair it:
+# the staccato dot, the fermata (H, !fermata!).
+HELD = frozenset(".H")
+HELD_DECORATIONS = frozenset({"fermata", "invertedfermata"})
+
 
 class TuneState(HeaderLines, Pitches, BarLines):
     """Where a tune being written stands: header or body, position in the bar, what is open.
@@ -96,7 +101,10 @@ class TuneState(HeaderLines, Pitches, BarLines):
         self.after_arrow = False  # the last character was > or <: another may follow
         self.idle = 0  # characters since the last note began
         self.after_decoration = False  # the last thing read was a decoration or a chord symbol
-        self.staccato = False  # the note being written (or the last one) has a staccato dot
+        # The note being written (or the last one) cannot take a broken rhythm in abc2midi: it has a
+        # decoration abc2midi plays by changing its length, or it is already the second of a > pair.
+        self.unbreakable = False
+        self.held_decoration = False  # the last !decoration! was a fermata
         self.letter_decoration = ""  # the last character, when it was a one-letter decoration (~ . H T ...)
         self.line_start = ""  # what a body line starts with, while nothing but those characters is on it
         self.last_length = Fraction(1)  # in units, before tuplet and broken rhythm
@@ -201,7 +209,8 @@ class TuneState(HeaderLines, Pitches, BarLines):
         if char in "<>":
             return self._broken(char, after_note, after_arrow)
         if char in NOTE_LETTERS or char in RESTS or char in ACCIDENTALS or char == "[":
-            self.staccato = letter_decoration == "."  # abc2midi cannot stretch a staccato note by > or <
+            self.unbreakable = letter_decoration in HELD or self.held_decoration or self.broken_next is not None
+            self.held_decoration = False
         if char in NOTE_LETTERS or char in RESTS:
             return self._start_note(char)
         if char in ACCIDENTALS:
@@ -233,8 +242,8 @@ class TuneState(HeaderLines, Pitches, BarLines):
         if char == ")":
             self.slurs -= 1
             return self.slurs >= 0
-        if char == "." and self.broken_next is not None:
-            return False  # abc2midi: "Cannot apply broken rhythm" to a staccato note
+        if char in HELD and self.broken_next is not None:
+            return False  # abc2midi: "Cannot apply broken rhythm" to a staccato or held note
         self.after_decoration = char in DECORATION_LETTERS
         self.letter_decoration = char if self.after_decoration else ""
         return self.after_decoration and self._room()
@@ -353,7 +362,7 @@ class TuneState(HeaderLines, Pitches, BarLines):
         if after_arrow:
             if self.broken_kind != char or self.broken_arrows >= 3:
                 return False
-        elif not after_note or self.last_duration is None or self.tuplet_left or self.staccato:
+        elif not after_note or self.last_duration is None or self.tuplet_left or self.unbreakable:
             return False
         self.after_arrow = True
         self.broken_length = self.last_length
@@ -390,8 +399,8 @@ class TuneState(HeaderLines, Pitches, BarLines):
             self.mode = "normal"
             return self._normal(char)
         if char == "!":
-            self.mode = "normal"
-            return self.pending in DECORATIONS
+            self.mode, self.held_decoration = "normal", self.pending in HELD_DECORATIONS
+            return self.pending in DECORATIONS and not (self.held_decoration and self.broken_next is not None)
         self.pending += char
         return self.pending in DECORATION_PREFIXES and self._room()
 

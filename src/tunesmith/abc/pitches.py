@@ -40,9 +40,10 @@ class Pitches:
             return True  # nothing else asks what a note sounds like
         if not self._in_range(spelling, accidental, final=True):
             return False
-        if accidental and holds:
-            self.accidentals = remember_accidental(self.accidentals, accidental, spelling[0], spelling[1:])
+        if accidental:  # abc2midi keeps a grace note's accidental too; the checker's reader skips grace notes
             self.letter_accidentals = {**self.letter_accidentals, spelling[0].upper(): ALTER[accidental]}
+            if holds:
+                self.accidentals = remember_accidental(self.accidentals, accidental, spelling[0], spelling[1:])
         return True
 
     def _inner_note(self, char: str) -> bool:
@@ -76,8 +77,8 @@ class Pitches:
         return self.inner_notes > 0 and self.inner != "acc" and self._inner_pitch_done()
 
     def _inner_pitch_done(self) -> bool:
-        """A note inside [ ] or { } is complete. A grace note's accidental does not hold for the bar:
-        the reader (and so the checker) skips grace notes."""
+        """A note inside [ ] or { } is complete. For the checker a grace note's accidental does not hold
+        for the bar: its reader skips grace notes."""
         return self._pitch_done(self.inner_spelling, self.inner_accidental, holds=self.mode == "chord")
 
     def _grace(self, char: str) -> bool:
