@@ -9,12 +9,10 @@ writes rather than trusting the reader that did the moving.
 
 from __future__ import annotations
 
-import shutil
 import tempfile
 from pathlib import Path
 
-from tunesmith.abc.text import disarm_directives, tool_bytes
-from tunesmith.abc.tools import ToolTimeout, run_tool
+from tunesmith.render.rendering import RenderError, RenderOptions, missing_tools, render_tune
 
 Event = tuple[int, int, bytes]  # (tick, status byte, data bytes); meta events have status 0xFF
 
@@ -70,19 +68,16 @@ def note_ons(events: list[Event]) -> list[Event]:
 
 
 def heard_notes(text: str, timeout: float = 30) -> list[tuple[int, int]] | None:
-    """(tick, MIDI pitch) of every note abc2midi plays for a tune, chords off; None without abc2midi."""
-    if shutil.which("abc2midi") is None:
+    """(tick, MIDI pitch) of every note abc2midi plays for a tune, chords silent; None without abc2midi,
+    [] when it wrote no MIDI. The tune goes through the one MIDI renderer (rendering.render_tune)."""
+    if missing_tools(["mid"]):
         return None
     with tempfile.TemporaryDirectory(prefix="tunesmith-heard-") as folder:
-        Path(folder, "tune.abc").write_bytes(tool_bytes(disarm_directives(text).strip("\n") + "\n"))
         try:
-            run_tool(["abc2midi", "tune.abc", "-o", "tune.mid", "-NGUI"], folder, timeout)
-        except ToolTimeout:
+            result = render_tune(text, ["mid"], Path(folder), "tune", RenderOptions(chords=None, timeout_s=timeout))
+        except RenderError:
             return []
-        midi = Path(folder, "tune.mid")
-        if not midi.exists():
-            return []
-        _, events = read_midi(midi.read_bytes())
+        _, events = read_midi(result.files["mid"].read_bytes())
     return sorted((tick, data[0]) for tick, _, data in note_ons(events))
 
 
