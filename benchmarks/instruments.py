@@ -8,7 +8,7 @@ accidentals as abc2midi does), tunes with every bar right, tunes abc2midi plays 
 tunes in one of the instrument's keys, and the realism classifier's accuracy (generated against
 held-out real tunes: 0.5 is indistinguishable), beside the same figures without an instrument.
 Transposition: each tune moved by every shift of transpose.SHIFTS, heard by abc2midi note for note
-(tunesmith.render.midi.same_music_shifted); a tune transposition refuses (K:none, K:HP) is counted apart.
+(tunesmith.render.arrange.same_music_shifted); a tune transposition refuses (K:none, K:HP) is counted apart.
 """
 
 from __future__ import annotations
@@ -70,7 +70,7 @@ def generation(count: int, seed: int) -> dict:
 
 def _moves(text: str) -> tuple[int, int, int]:
     """(shifts heard the same, shifts heard differently, 1 if transposition refuses the tune)."""
-    from tunesmith.render.midi import heard_notes
+    from tunesmith.render.arrange import heard_notes
 
     try:
         moved = [(shift, transpose_tune(text, shift)) for shift in SHIFTS if shift]

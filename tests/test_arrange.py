@@ -6,8 +6,7 @@ from tunesmith.abc.instruments import instrument
 from tunesmith.abc.text import parse_fields
 from tunesmith.abc.transpose import tune_pitches
 from tunesmith.render import arrange
-from tunesmith.render.arrange import harmonize_book, transpose_book
-from tunesmith.render.midi import heard_notes, same_music_shifted
+from tunesmith.render.arrange import harmonize_book, heard_notes, same_music_shifted, transpose_book
 
 JIG = "X:1\nT:Eb Jig\nM:6/8\nL:1/8\nK:Eb\n|:EFG B2G|ABc B2G|EFG BAG|F3 E3:|\n"
 REEL = "X:2\nT:Reel\nM:C|\nL:1/8\nK:G\n|:GABc dBGB|cABG FGAF|GABc dBGB|cAFA G4:|\n"

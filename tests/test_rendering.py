@@ -256,3 +256,19 @@ def test_comment_lines_before_x_are_kept_out_of_the_way(tmp_path):
     text = "% made by tunesmith generate, seed 4\nX:1\nT:Commented\nM:2/4\nL:1/8\nK:D\nABcd|efga|\n"
     result = render_tune(text, ["mid"], tmp_path, "commented")
     assert result.files["mid"].stat().st_size > 0
+
+
+# MIDI holds at most 16.7 s a crotchet (a 3-byte tempo): 30 bars of 6/8 at a crotchet in 15 s play 22 minutes.
+@pytest.mark.parametrize("tune", [JIG.replace("K:G", "Q:1/4=4\nK:G") + "GAB cBA|G3 D3|\n" * 14, JIG + "Z999|\n"],
+                         ids=["slow tempo", "long rest"])
+def test_audio_of_a_tune_that_plays_for_hours_is_refused_before_the_synthesizer(tmp_path: Path, tune):
+    needs("wav")
+    with pytest.raises(RenderError, match=r"plays for [\d,]+ minutes; audio is made for at most 15"):
+        render_tune(tune, ["wav"], tmp_path, "long")
+    assert not list(tmp_path.glob("long.*"))  # nothing half written
+    midi = render_tune(tune, ["mid"], tmp_path, "long").files["mid"]  # the MIDI alone is small and fine
+    assert midi.stat().st_size < 100_000
+
+
+def test_midi_seconds_follow_the_tempo(reel: RenderResult):
+    assert midi.midi_seconds(reel.files["mid"].read_bytes()) == pytest.approx(REEL_SECONDS, rel=0.02)

@@ -194,6 +194,21 @@ def test_the_store_keeps_the_newest_tunes(tmp_path):
     assert sorted(p.stem for p in store.folder.glob("*.abc")) == sorted(ids[2:])
 
 
+def test_the_store_stays_under_its_size_and_keeps_what_was_used_last(tmp_path):
+    store = TuneStore(tmp_path, max_tunes=100, max_bytes=250_000)
+    ids = []
+    for i in range(4):
+        ids.append(store.save(f"X:1\nT:{i}\nK:G\nG|", {"n": i}))
+        time.sleep(0.01)
+    for tune_id in ids:  # a 100 kB "WAV" each, the first one rendered last
+        time.sleep(0.01)
+        store.path(tune_id, "wav").write_bytes(b"\0" * 100_000)
+    store.path(ids[0], "wav").write_bytes(b"\0" * 100_000)
+    assert store.prune() == 2
+    assert sorted(p.stem for p in store.folder.glob("*.abc")) == sorted([ids[0], ids[3]])
+    assert sum(p.stat().st_size for p in store.folder.iterdir()) <= 250_000
+
+
 # ---------------------------------------------------------------- render
 
 

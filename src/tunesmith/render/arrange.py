@@ -1,19 +1,26 @@
 """A tune book made ready for a player: every tune transposed to a key or for an instrument, or
 given accompaniment chords, each said in an N: line, and a transposition heard by abc2midi.
 
+A transposition is right when abc2midi hears the moved tune as the original, every note shifted
+by the same interval at the same time (`same_music_shifted`): this reads the MIDI abc2midi
+writes rather than trusting the reader that did the moving.
+
     for tune in transpose_book(Path("book.abc").read_text(), instrument=instrument("whistle")):
         print(tune.text if tune.text else f"skipped: {tune.note}")
 """
 
 from __future__ import annotations
 
+import tempfile
 from dataclasses import dataclass
+from pathlib import Path
 
 from tunesmith.abc.chords import chord_symbols, harmonize
 from tunesmith.abc.instruments import Instrument, out_of_range, transpose_for, transpose_to
 from tunesmith.abc.text import parse_fields, split_tunebook, with_notes
 from tunesmith.abc.transpose import tune_pitches
-from tunesmith.render.midi import same_music_shifted
+from tunesmith.render.midi import note_ons, read_midi
+from tunesmith.render.rendering import RenderError, RenderOptions, missing_tools, render_tune
 
 MAX_TUNES = 10_000  # a book longer than the largest tune book in the corpora: refused, not read for minutes
 
@@ -95,3 +102,26 @@ def harmonize_book(book: str, per_bar: int | None = None) -> list[Arranged]:
         note = f"chords added by tunesmith: {len(symbols)} symbols ({', '.join(dict.fromkeys(symbols))})"
         arranged.append(Arranged(number, title, with_notes(chorded, [note]), note))
     return arranged
+
+
+def heard_notes(text: str, timeout: float = 30) -> list[tuple[int, int]] | None:
+    """(tick, MIDI pitch) of every note abc2midi plays for a tune, chords silent; None without abc2midi,
+    [] when it wrote no MIDI. The tune goes through the one MIDI renderer (rendering.render_tune)."""
+    if missing_tools(["mid"]):
+        return None
+    with tempfile.TemporaryDirectory(prefix="tunesmith-heard-") as folder:
+        try:
+            result = render_tune(text, ["mid"], Path(folder), "tune", RenderOptions(chords=None, timeout_s=timeout))
+        except RenderError:
+            return []
+        _, events = read_midi(result.files["mid"].read_bytes())
+    return sorted((tick, data[0]) for tick, _, data in note_ons(events))
+
+
+def same_music_shifted(original: str, moved: str, semitones: int) -> bool | None:
+    """Whether abc2midi hears `moved` as `original` with every note `semitones` higher, note for note
+    and at the same times; None when abc2midi is not installed."""
+    before, after = heard_notes(original), heard_notes(moved)
+    if before is None or after is None:
+        return None
+    return bool(before) and after == [(tick, pitch + semitones) for tick, pitch in before]

@@ -1,18 +1,10 @@
-"""What a tune sounds like, read back from abc2midi's MIDI file: the notes as (time, pitch) pairs.
+"""Reading a MIDI file abc2midi wrote: its events, the notes it plays, how long it plays.
 
-A transposition is right when abc2midi hears the moved tune as the original, every note shifted
-by the same interval at the same time (`same_music_shifted`); this reads the file abc2midi
-writes rather than trusting the reader that did the moving.
-
-    heard_notes("X:1\\nM:4/4\\nL:1/8\\nK:G\\n|GABc|") -> [(0, 67), (120, 69), (240, 71), (360, 72)]
+    division, events = read_midi(path.read_bytes())
+    midi_seconds(path.read_bytes()) -> 20.0
 """
 
 from __future__ import annotations
-
-import tempfile
-from pathlib import Path
-
-from tunesmith.render.rendering import RenderError, RenderOptions, missing_tools, render_tune
 
 Event = tuple[int, int, bytes]  # (tick, status byte, data bytes); meta events have status 0xFF
 
@@ -67,24 +59,16 @@ def note_ons(events: list[Event]) -> list[Event]:
     return [e for e in events if e[1] & 0xF0 == 0x90 and e[2][1] > 0]
 
 
-def heard_notes(text: str, timeout: float = 30) -> list[tuple[int, int]] | None:
-    """(tick, MIDI pitch) of every note abc2midi plays for a tune, chords silent; None without abc2midi,
-    [] when it wrote no MIDI. The tune goes through the one MIDI renderer (rendering.render_tune)."""
-    if missing_tools(["mid"]):
-        return None
-    with tempfile.TemporaryDirectory(prefix="tunesmith-heard-") as folder:
-        try:
-            result = render_tune(text, ["mid"], Path(folder), "tune", RenderOptions(chords=None, timeout_s=timeout))
-        except RenderError:
-            return []
-        _, events = read_midi(result.files["mid"].read_bytes())
-    return sorted((tick, data[0]) for tick, _, data in note_ons(events))
-
-
-def same_music_shifted(original: str, moved: str, semitones: int) -> bool | None:
-    """Whether abc2midi hears `moved` as `original` with every note `semitones` higher, note for note
-    and at the same times; None when abc2midi is not installed."""
-    before, after = heard_notes(original), heard_notes(moved)
-    if before is None or after is None:
-        return None
-    return bool(before) and after == [(tick, pitch + semitones) for tick, pitch in before]
+def midi_seconds(data: bytes) -> float:
+    """How long a MIDI file plays, in seconds, under its tempo changes (120 crotchets a minute until one)."""
+    division, events = read_midi(data)
+    end = max((tick for tick, _, _ in events), default=0)
+    tempos = sorted((tick, int.from_bytes(payload[1:4], "big")) for tick, status, payload in events
+                    if status == 0xFF and payload[:1] == b"\x51" and len(payload) == 4)
+    seconds, last_tick, per_crotchet = 0.0, 0, 500_000
+    for tick, tempo in tempos:
+        if tick >= end:
+            break
+        seconds += (tick - last_tick) / division * per_crotchet / 1e6
+        last_tick, per_crotchet = tick, tempo
+    return seconds + (end - last_tick) / division * per_crotchet / 1e6

@@ -35,6 +35,7 @@ from tunesmith.abc.text import (
     tool_bytes,
 )
 from tunesmith.abc.tools import ToolTimeout, run_tool
+from tunesmith.render.midi import midi_seconds
 from tunesmith.render.performance import accompaniment, midi_program, tempo_field
 
 FORMATS = ("abc", "mid", "wav", "flac", "svg", "png")
@@ -84,6 +85,7 @@ class RenderOptions:
     instrument: str = "fiddle"  # an instrument (tunesmith.abc.instruments), another GM name, or 0-127
     chords: str | None = "guitar"  # what plays the chord symbols ("piano", "accordion", ...); None: silent
     timeout_s: float = 60
+    max_audio_s: float = 900  # longer than any dance tune played through: a WAV is at most 150 MB
 
 
 @dataclass
@@ -232,6 +234,10 @@ def _synth(options: RenderOptions) -> tuple[str, Path | None]:
 
 
 def _audio(midi: Path, kind: str, stem: str, options: RenderOptions) -> Path:
+    seconds = midi_seconds(midi.read_bytes())
+    if seconds > options.max_audio_s:  # Q:1/4=1 or Z9999 would have the synthesizer write for hours
+        raise RenderError(f"{stem}: the tune plays for {seconds / 60:,.0f} minutes; audio is made for at most "
+                          f"{options.max_audio_s / 60:g} (look at its Q: tempo and Z rests)")
     synth, font = _synth(options)
     out = midi.with_name(f"tune.{kind}")
     if synth == "fluidsynth":

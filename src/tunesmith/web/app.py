@@ -194,6 +194,8 @@ class Workshop:
         path = self.store.path(tune_id, fmt)
         if not path.is_file():
             render_tune(self.store.text(tune_id), [fmt], self.store.folder, tune_id, self.options_for(tune_id))
+            if fmt in ("wav", "mid"):  # the big files: the store may be over its size now
+                self.store.prune()
         return path
 
     def options_for(self, tune_id: str) -> RenderOptions:

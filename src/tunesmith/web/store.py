@@ -45,12 +45,13 @@ class UnknownTune(KeyError):
 
 
 class TuneStore:
-    """Tunes by id on disk; the oldest are dropped past max_tunes so the folder stays bounded."""
+    """Tunes by id on disk; the oldest are dropped past max_tunes tunes or max_bytes of files (their
+    renderings included), so the folder stays bounded in count and in size."""
 
-    def __init__(self, root: Path, max_tunes: int = 2000):
+    def __init__(self, root: Path, max_tunes: int = 2000, max_bytes: int = 1 << 30):
         self.folder = Path(root) / "tunes"
         self.folder.mkdir(parents=True, exist_ok=True)
-        self.max_tunes = max_tunes
+        self.max_tunes, self.max_bytes = max_tunes, max_bytes
         self._saved = 0
         self._lock = threading.Lock()
 
@@ -88,13 +89,25 @@ class TuneStore:
             path.unlink(missing_ok=True)
 
     def prune(self) -> int:
-        """Delete the oldest tunes (and their renderings) beyond max_tunes; how many went."""
-        tunes = sorted(self.folder.glob("*.abc"), key=lambda p: p.stat().st_mtime)
-        old = tunes[: max(0, len(tunes) - self.max_tunes)]
-        for abc in old:
-            for path in self.folder.glob(f"{abc.stem}.*"):
+        """Delete the oldest tunes (and their renderings) beyond max_tunes or max_bytes; how many went."""
+        files: dict[str, list[tuple[Path, os.stat_result]]] = {}
+        for path in self.folder.iterdir():  # one listing: the folder may hold thousands of files
+            try:
+                files.setdefault(path.name.split(".")[0], []).append((path, path.stat()))
+            except FileNotFoundError:  # another request pruned it a moment ago
+                continue
+        tunes = sorted((stem for stem, group in files.items() if any(p.suffix == ".abc" for p, _ in group)),
+                       key=lambda stem: max(st.st_mtime for _, st in files[stem]))  # last used last
+        total = sum(st.st_size for group in files.values() for _, st in group)
+        dropped = 0
+        for stem in tunes:
+            if len(tunes) - dropped <= self.max_tunes and total <= self.max_bytes:
+                break
+            for path, st in files[stem]:
                 path.unlink(missing_ok=True)
-        return len(old)
+                total -= st.st_size
+            dropped += 1
+        return dropped
 
 
 class KeptBook:
