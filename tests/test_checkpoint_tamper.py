@@ -84,7 +84,8 @@ def test_the_untampered_checkpoint_loads(good):
     ("config not a dict", lambda t, m: (t, _with(m, model_config="x")), "mapping"),
     ("config unknown field", lambda t, m: (t, _config(m, evil=1)), "evil"),
     ("negative size", lambda t, m: (t, _config(m, hidden_size=-4)), "hidden_size"),
-    ("a terabyte model", lambda t, m: (t, _config(m, hidden_size=10**6)), "its config says"),
+    ("a size past the limits", lambda t, m: (t, _config(m, hidden_size=10**6)), "from 1 to 16,384"),
+    ("a huge model", lambda t, m: (t, _config(m, hidden_size=1 << 14)), "its config says"),  # built on "meta"
     ("wrong vocab size in config", lambda t, m: (t, _config(m, vocab_size=5)), "its config says"),
     ("vocabulary cut short", lambda t, m: (t, _with(m, vocab={"kind": "char", "tokens": m["vocab"]["tokens"][:6]})),
      "the vocabulary has 6 symbols"),

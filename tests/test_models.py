@@ -1,3 +1,5 @@
+import re
+
 import pytest
 import torch
 
@@ -33,3 +35,18 @@ def test_select_state_keeps_rows():
 def test_unknown_kind():
     with pytest.raises(ValueError, match="unknown model kind 'mamba'"):
         build_model("mamba", {"vocab_size": 5})
+
+
+@pytest.mark.parametrize(("kind", "config", "said"), [
+    ("transformer", {"vocab_size": 40, "num_heads": 0}, "num_heads must be a whole number from 1 to 64 (got 0)"),
+    ("transformer", {"vocab_size": 40, "embed_dim": 30, "num_heads": 4}, "embed_dim 30 must divide by num_heads 4"),
+    ("lstm", {"vocab_size": 40, "num_layers": 10**8}, "num_layers must be a whole number from 1 to 64"),
+    ("rnn", {"vocab_size": 40, "hidden_size": -3}, "hidden_size must be a whole number"),
+    ("gru", {"vocab_size": 40, "dropout": 1.5}, "dropout must be at least 0 and below 1"),
+    ("lstm", {"vocab_size": 40, "layers": 2}, "unknown layers"),
+    ("lstm", {}, "vocab_size"),
+    ("lstm", {"vocab_size": "40"}, "vocab_size must be a whole number"),
+])
+def test_a_config_that_is_not_one_is_refused_before_anything_is_built(kind, config, said):
+    with pytest.raises(ValueError, match=re.escape(said)):
+        build_model(kind, config)

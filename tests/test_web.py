@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import re
 import threading
 import time
@@ -268,6 +269,27 @@ def test_keep_appends_to_the_tune_book_with_settings(client, generated, tmp_path
     listed = client.get("/api/kept").json()
     assert [t["title"] for t in listed["tunes"]] == [first["title"], "Edited Here"]
     assert client.get("/api/kept.abc").text == book
+
+
+def test_the_same_tune_is_kept_once_and_a_full_book_is_said(client, generated, tmp_path):
+    first = generated["tunes"][0]
+    assert client.post("/api/keep", json={"id": first["id"]}).json()["kept"].get("already") is None
+    again = client.post("/api/keep", json={"id": first["id"]}).json()
+    assert again["kept"]["already"] is True and again["count"] == 1
+    client.app.state.workshop.kept.max_bytes = 10
+    full = client.post("/api/keep", json={"id": first["id"], "abc": EDITED})
+    assert full.status_code == 507 and "the tune book is full" in full.json()["error"]
+    assert len(split_tunebook((tmp_path / "data" / "kept.abc").read_text())) == 1
+
+
+def test_a_full_disk_is_one_clear_line(client, monkeypatch):
+    def no_space(*_):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(client.app.state.workshop.store, "save", no_space)
+    response = client.post("/api/render", json={"abc": EDITED})
+    assert response.status_code == 507
+    assert response.json()["error"] == "the server could not read or write its files (No space left on device)"
 
 
 def test_keep_refuses_unknown_ids_and_non_tunes(client, generated):

@@ -6,7 +6,7 @@ Every model takes `forward(idx, state=None) -> (logits, state)` and has
 
 from __future__ import annotations
 
-from dataclasses import asdict
+from dataclasses import asdict, fields
 
 from torch import nn
 
@@ -23,12 +23,45 @@ MODEL_KINDS: dict[str, tuple[type, type[nn.Module]]] = {
 }
 
 
+# The largest value of each size a config may give: far past any preset (the lab's LSTM is 1,024
+# wide), near enough that a tampered or mistyped checkpoint fails here, not after building 10^8 layers.
+LIMITS = {"vocab_size": 1 << 17, "embed_dim": 1 << 13, "hidden_size": 1 << 14, "num_layers": 64,
+          "num_heads": 64, "context_length": 1 << 16}
+
+
+def check_config(kind: str, config: object) -> None:
+    """Every size a positive whole number under its limit, dropout in [0, 1), heads dividing the width."""
+    for name, limit in LIMITS.items():
+        value = getattr(config, name, None)
+        if value is not None and (type(value) is not int or not 1 <= value <= limit):
+            raise ValueError(f"{kind} config: {name} must be a whole number from 1 to {limit:,} (got {value!r})")
+    dropout = getattr(config, "dropout", 0.0)
+    if not isinstance(dropout, (int, float)) or not 0 <= dropout < 1:
+        raise ValueError(f"{kind} config: dropout must be at least 0 and below 1 (got {dropout!r})")
+    heads = getattr(config, "num_heads", None)
+    if heads is not None and config.embed_dim % heads:
+        raise ValueError(f"{kind} config: embed_dim {config.embed_dim} must divide by num_heads {heads}")
+
+
 def build_model(kind: str, config: dict) -> nn.Module:
-    """Example: build_model("lstm", {"vocab_size": 83}) -> the lab's 5.35 M parameter LSTM."""
+    """Example: build_model("lstm", {"vocab_size": 83}) -> the lab's 5.35 M parameter LSTM.
+
+    A config that is not one (unknown names, sizes out of range) is a ValueError before anything is built."""
     if kind not in MODEL_KINDS:
         raise ValueError(f"unknown model kind {kind!r}; known: {', '.join(MODEL_KINDS)}")
     config_class, model_class = MODEL_KINDS[kind]
-    return model_class(config_class(**config))
+    if not isinstance(config, dict):
+        raise ValueError(f"{kind} config must be a mapping of names to values, not {type(config).__name__}")
+    known = {f.name for f in fields(config_class)}
+    unknown = sorted(set(config) - known)
+    if unknown:
+        raise ValueError(f"{kind} config: unknown {', '.join(unknown)} (known: {', '.join(sorted(known))})")
+    try:
+        built = config_class(**config)
+    except TypeError as error:  # a field without a default left out
+        raise ValueError(f"{kind} config: {error}") from None
+    check_config(kind, built)
+    return model_class(built)
 
 
 def model_kind(model: nn.Module) -> str:
@@ -58,5 +91,6 @@ __all__ = [
     "TransformerConfig",
     "TransformerLanguageModel",
     "build_model",
+    "check_config",
     "count_parameters",
 ]

@@ -59,7 +59,7 @@ from tunesmith.web.schema import (
     TuneOut,
     install_error_handlers,
 )
-from tunesmith.web.store import KeptBook, TuneStore, UnknownTune, user_data_dir
+from tunesmith.web.store import BookFull, KeptBook, TuneStore, UnknownTune, user_data_dir
 from tunesmith.web.tunes import MEDIA, _plain_text, keep_notes, quality_record, tune_urls
 
 __all__ = [  # create_app, and what app.py held before it was split, for the tests and callers that import it here
@@ -256,7 +256,10 @@ class Workshop:
         if len(split_tunebook(text)) > 1:  # its blank lines are dropped, so a second X: would become a tune
             raise ApiError(422, "more than one tune (a second X: line); keep one tune at a time", "abc")
         edited = meta.get("edited") or (request.abc is not None and request.abc != self.store.text(request.id))
-        entry = self.kept.keep(text, keep_notes(meta, bool(edited)))
+        try:
+            entry = self.kept.keep(text, keep_notes(meta, bool(edited)))
+        except BookFull as error:
+            raise ApiError(507, str(error)) from None
         return {"kept": entry, "path": str(self.kept.path), "count": len(self.kept.tunes())}
 
     def health(self) -> dict:

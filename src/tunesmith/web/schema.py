@@ -3,6 +3,7 @@ patterns, and the JSON error answers every failure turns into."""
 
 from __future__ import annotations
 
+import errno
 import json
 import re
 from typing import Literal
@@ -183,6 +184,13 @@ def install_error_handlers(app: FastAPI) -> None:
         response.body = json.dumps({**json.loads(response.body), "errors": errors}).encode()
         response.headers["content-length"] = str(len(response.body))
         return response
+
+    @app.exception_handler(OSError)
+    async def os_error(_: Request, error: OSError) -> JSONResponse:
+        # A full disk or a folder gone: said in one line, not a bare 500 with a traceback in the log.
+        full = error.errno == errno.ENOSPC
+        return answer(507 if full else 500, f"the server could not read or write its files ({error.strerror or error})",
+                      None)
 
     @app.exception_handler(HTTPException)
     async def http_error(_: Request, error: HTTPException) -> JSONResponse:

@@ -110,11 +110,24 @@ class TuneStore:
         return dropped
 
 
-class KeptBook:
-    """The user's tune book of kept tunes; each keep rewrites the whole file atomically."""
+class BookFull(ValueError):
+    """The kept tunes' book has reached its size cap."""
 
-    def __init__(self, data_dir: Path):
+
+def _music(text: str) -> str:
+    """A tune as compared for keeping: its lines without X:, N: and comments (which keeping adds)."""
+    return "\n".join(line.rstrip() for line in text.strip().split("\n")
+                     if line.strip() and not line.startswith(("X:", "N:", "%")))
+
+
+class KeptBook:
+    """The user's tune book of kept tunes; each keep rewrites the whole file atomically.
+
+    A tune already in the book is not kept twice; the book stops growing at max_bytes."""
+
+    def __init__(self, data_dir: Path, max_bytes: int = 50 << 20):
         self.path = Path(data_dir) / KEPT_FILE
+        self.max_bytes = max_bytes
         self._lock = threading.Lock()
 
     @contextmanager
@@ -142,11 +155,20 @@ class KeptBook:
         return tunes
 
     def keep(self, text: str, notes: list[str]) -> dict:
-        """Append a tune as the book's next X:, the notes as N: lines; returns its list entry."""
+        """Append a tune as the book's next X:, the notes as N: lines; returns its list entry
+        ("already": True when the same music was kept before, and nothing is written)."""
         with self._locked():
             book = self.read()
-            number = len(split_tunebook(book)) + 1
+            kept = split_tunebook(book)
+            for number, (_, earlier) in enumerate(kept, start=1):
+                if _music(earlier) == _music(text):
+                    fields = parse_fields(earlier)
+                    return {"number": fields.get("X", str(number)), "title": fields.get("T", ""), "abc": earlier,
+                            "already": True}
+            number = len(kept) + 1
             tune = kept_text(text, number, notes)
+            if len(book.encode()) + len(tune.encode()) > self.max_bytes:
+                raise BookFull(f"the tune book is full ({self.max_bytes >> 20} MB): download it and start another")
             if book and not book.endswith("\n\n"):
                 book = book.rstrip("\n") + "\n\n"
             _atomic_write(self.path, book + tune + "\n")

@@ -263,7 +263,8 @@ async function keep(card) {
   status.textContent = "keeping…";
   try {
     const result = await api("/api/keep", {id: card.dataset.id, abc: $(".abc", card).value});
-    status.textContent = `kept as tune ${result.kept.number} of ${result.count} in ${result.path}`;
+    status.textContent = result.kept.already ? `already kept, as tune ${result.kept.number}` :
+      `kept as tune ${result.kept.number} of ${result.count} in ${result.path}`;
     await showKept();
   } catch (error) {
     status.textContent = `not kept: ${error.message}`;
