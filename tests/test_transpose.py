@@ -159,3 +159,12 @@ def test_moves_of_an_octave_or_more_keep_every_pitch(key, shift):
     assert tune_pitches(moved) == [pitch + shift for pitch in tune_pitches(tune)]
     within_octave = shift % 12 if shift % 12 <= 6 else shift % 12 - 12
     assert parse_fields(moved)["K"] == parse_fields(transpose_tune(tune, within_octave))["K"]
+
+
+def test_a_tie_holds_its_accidental_across_the_bar_line():
+    """Essen writes "=D2-|D2" in F#: the tied D is the natural one, as abc2midi plays it; moved, it stays tied."""
+    tune = "X:1\nM:4/4\nL:1/8\nK:F#\nF2E2=D2-|D2 F2 E2 D2|\n"
+    assert tune_pitches(tune)[2:4] == [62, 62] and tune_pitches(tune)[-1] == 63
+    moved = transpose_tune(tune, -5)
+    assert "=A,2-|=A,2 D2 C2 B,2|" in moved  # the last note is the key's Bb (D# before): only the tie holds
+    assert tune_pitches(moved) == [pitch - 5 for pitch in tune_pitches(tune)]

@@ -75,8 +75,7 @@ class TuneState(HeaderLines, Pitches, BarLines):
         self.signature: dict[str, int] = {}  # K:'s sharps and flats, once the body starts
         self.accidentals: dict[tuple[str, int], int] = {}  # the bar's accidentals so far, as the reader keeps them
         self.letter_accidentals: dict[str, int] = {}  # ... and as abc2midi does: by letter, in every octave
-        self.in_body = False
-        self.line = ""  # the header line being written
+        self.in_body, self.line = False, ""  # past K: yet; the header line being written
         self.fields: dict[str, str] = {}
         self.bar_length = Fraction(1)
         self.unit = Fraction(1, 8)
@@ -102,9 +101,9 @@ class TuneState(HeaderLines, Pitches, BarLines):
         self.idle = 0  # characters since the last note began
         self.after_decoration = False  # the last thing read was a decoration or a chord symbol
         # The note being written (or the last one) cannot take a broken rhythm in abc2midi: it has a
-        # decoration abc2midi plays by changing its length, or it is already the second of a > pair.
-        self.unbreakable = False
-        self.held_decoration = False  # the last !decoration! was a fermata
+        # decoration abc2midi plays by changing its length, or it is already the second of a > pair;
+        # held_decoration: the last !decoration! was a fermata.
+        self.unbreakable = self.held_decoration = False
         self.letter_decoration = ""  # the last character, when it was a one-letter decoration (~ . H T ...)
         self.line_start = ""  # what a body line starts with, while nothing but those characters is on it
         self.last_length = Fraction(1)  # in units, before tuplet and broken rhythm
@@ -188,12 +187,8 @@ class TuneState(HeaderLines, Pitches, BarLines):
     def _normal(self, char: str) -> bool:
         if char not in "|:" and self.bar_notes and self.pos == self._limit() and not self._can_close():
             return False  # a full bar no sign may close (a part's last note off its cadence): go back at once
-        if char == "\n":
-            self.line_start = ""
-        elif char != " " and len(self.line_start) < 2:
-            self.line_start += char
-            if self.line_start[0].isalpha() and self.line_start[1:] == ":":
-                return False  # "B:|" or "L:|" at the start of a line reads as a field
+        if not self._line_start_ok(char):
+            return False
         after_note, self.after_note = self.after_note, False
         letter_decoration, self.letter_decoration = self.letter_decoration, ""
         if letter_decoration and (char in ' ({!"' or (char == "[" and letter_decoration in "T~")):
@@ -247,6 +242,15 @@ class TuneState(HeaderLines, Pitches, BarLines):
         self.after_decoration = char in DECORATION_LETTERS
         self.letter_decoration = char if self.after_decoration else ""
         return self.after_decoration and self._room()
+
+    def _line_start_ok(self, char: str) -> bool:
+        """Keep what a body line starts with: "B:|" or "L:|" at the start of a line reads as a field."""
+        if char == "\n":
+            self.line_start = ""
+        elif char != " " and len(self.line_start) < 2:
+            self.line_start += char
+            return not (self.line_start[0].isalpha() and self.line_start[1:] == ":")
+        return True
 
     def _tie(self, after_note: bool) -> bool:
         """A tie, straight after the note it ties, to a note of the same pitch."""

@@ -112,6 +112,8 @@ class _Transposer:
         self.old_bar: dict[int, int] = {}  # letter (0 = C) -> accidental written earlier in this bar
         self.new_bar: dict[int, int] = {}  # the same for the output, by letter
         self.new_bar_octave: dict[int, int] = {}  # and by step (letter and octave)
+        self.last_note: tuple[int, int] | None = None  # (step, pitch) of the last note read
+        self.tied: tuple[int, int] | None = None  # the note a tie comes from: the next one sounds the same
 
     def set_key(self, value: str) -> str:
         self.old_key = parse_key(value)
@@ -138,9 +140,12 @@ class _Transposer:
         written = match.group("accidental")
         if written:
             alteration = self.old_bar[step % 7] = ALTER[written]
+        elif self.tied is not None and self.tied[0] == step:  # "=D2-|D2": the tie holds the natural
+            alteration = self.tied[1] - _semitones(step)
         else:
             alteration = self.old_bar.get(step % 7, self.old_key.alteration(step % 7))
         pitch = _semitones(step) + alteration
+        self.last_note, self.tied = (step, pitch), None
         self.pitches.append(12 + pitch)  # MIDI: C4 (step 28) is 60
         new_step, new_alteration = self._respell(pitch + self.semitones, step + self.steps)
         signature = self.new_key.alteration(new_step % 7)
@@ -180,6 +185,8 @@ class _Transposer:
                 unit = self.quoted(unit)
             elif kind == "field" and unit.startswith("[K:"):
                 unit = f"[K:{self.set_key(unit[3:-1])}]"
+            elif unit == "-":
+                self.tied = self.last_note
             elif unit in ALTER:  # e.g. "=" ending a line: readers disagree on what it sharpens
                 raise ValueError(f"an accidental with no note after it: {line!r}")
             out.append(unit)
