@@ -39,7 +39,7 @@ def test_unknown_kind():
 
 @pytest.mark.parametrize(("kind", "config", "said"), [
     ("transformer", {"vocab_size": 40, "num_heads": 0}, "num_heads must be a whole number from 1 to 64 (got 0)"),
-    ("transformer", {"vocab_size": 40, "embed_dim": 30, "num_heads": 4}, "embed_dim 30 must divide by num_heads 4"),
+    ("transformer", {"vocab_size": 40, "embed_dim": 30, "num_heads": 4}, "embed_dim 30 does not divide into 4 heads"),
     ("lstm", {"vocab_size": 40, "num_layers": 10**8}, "num_layers must be a whole number from 1 to 64"),
     ("rnn", {"vocab_size": 40, "hidden_size": -3}, "hidden_size must be a whole number"),
     ("gru", {"vocab_size": 40, "dropout": 1.5}, "dropout must be at least 0 and below 1"),
