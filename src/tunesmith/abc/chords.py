@@ -32,7 +32,15 @@ from fractions import Fraction
 
 from tunesmith.abc.reader import Bar, Reader
 from tunesmith.abc.text import FIELD_LINE, TOKEN, meter_fraction, normalise_newlines, parse_fields
-from tunesmith.abc.theory import CHORD, MINOR_MODES, SEMITONE, degree_letter, key_signature, parse_key
+from tunesmith.abc.theory import (
+    CHORD,
+    MINOR_MODES,
+    ROOT_ALTER_TEXT,
+    SEMITONE,
+    degree_letter,
+    key_signature,
+    parse_key,
+)
 
 # --- Emission: how one sounding note fits a chord, per unit of weight. ---
 CHORD_TONE = 1.0  # the note is in the chord: what a backer listens for
@@ -65,7 +73,6 @@ PALETTES: dict[str, tuple[tuple[int, str, float], ...]] = {
     "mix": ((1, "", 0.0), (7, "", -0.3), (4, "", -0.5), (5, "m", -0.9), (2, "m", -1.1)),
 }
 QUALITY_TONES = {"": (0, 4, 7), "m": (0, 3, 7), "7": (0, 4, 7, 10)}  # semitones above the root
-ROOT_ACCIDENTAL = {1: "#", -1: "b", 0: ""}
 # Tokens a chord symbol goes before, with the note they belong to: decorations, annotations, grace
 # notes, a tuplet's opening and a slur's "(" (so "D"~d2, "D"{g}d2, "D"(3def, never ^"D"f).
 PREFIX_KINDS = frozenset({"deco", "deco1", "text", "grace", "tuplet"})
@@ -211,7 +218,7 @@ def _roots(key: str) -> list[tuple[str, int]]:
     roots = []
     for degree in range(1, 8):
         letter = degree_letter(spec.letter, degree)
-        roots.append((letter + ROOT_ACCIDENTAL.get(signature[letter], ""), (SEMITONE[letter] + signature[letter]) % 12))
+        roots.append((letter + ROOT_ALTER_TEXT.get(signature[letter], ""), (SEMITONE[letter] + signature[letter]) % 12))
     return roots
 
 

@@ -1,8 +1,9 @@
 """Keys, modes, accidentals and chord symbols: one table of each and one reading of a K: value.
 
-Everything in Tunesmith that needs a key or a chord symbol's notes asks here: the checker (what a note sounds like under
-the signature), the constraint (what a cadence degree is, what a K: line may say), transposition
-(the circle of fifths), normalisation (the one way a key is written) and the web page's form.
+Everything in Tunesmith that needs a key or a chord's notes asks here: the checker (what a note
+sounds like under the signature), the constraint (what a cadence degree is, what a K: line may
+say), transposition (the circle of fifths), normalisation (the one way a key is written), the
+web page's form, and the accompaniment (the notes of a chord symbol).
 
     key_signature("D")  -> {"F": 1, "C": 1, "G": 0, ...}
     canonical_key("A Dorian") -> "Ador"
@@ -18,6 +19,8 @@ LETTERS = "CDEFGAB"
 SEMITONE = {"C": 0, "D": 2, "E": 4, "F": 5, "G": 7, "A": 9, "B": 11}
 ALTER = {"^^": 2, "^": 1, "=": 0, "_": -1, "__": -2}  # an accidental's written form -> semitones
 ALTER_TEXT = {value: text for text, value in ALTER.items()}
+ROOT_ALTER = {"#": 1, "b": -1, "": 0}  # a root's accidental as keys and chord symbols write it ("F#", "Bb")
+ROOT_ALTER_TEXT = {value: text for text, value in ROOT_ALTER.items()}
 FIFTHS = "FCGDAEB"  # the order sharps are added in; flats come in the reverse order
 TONIC_FIFTHS = {letter: FIFTHS.index(letter) - 1 for letter in LETTERS}  # C 0, G 1, F -1, B 5
 # A mode's canonical suffix and how many fifths its signature lies from the major key on the tonic.
@@ -135,7 +138,7 @@ def key_centre(value: str) -> tuple[int, str] | None:
     spec = parse_key(value)
     if spec is None:
         return None
-    tonic = (SEMITONE[spec.letter] + {"#": 1, "b": -1, "": 0}[spec.accidental]) % 12
+    tonic = (SEMITONE[spec.letter] + ROOT_ALTER[spec.accidental]) % 12
     return tonic, "minor" if spec.mode in MINOR_MODES else "major"
 
 
@@ -147,9 +150,12 @@ def degree_letter(key: str, degree: int) -> str:
 # ---------------------------------------------------------------- chord symbols
 
 # A guitar chord symbol as tune books write it, quoted: root, quality, and a bass after "/".
-
-
 CHORD = re.compile(r'^"([A-G])([#b]?)((?:maj|min|dim|aug|sus|add|m|M|\+|o|[0-9]|\(|\)|[#b])*)(?:/([A-G])([#b]?))?"$')
+# Chord qualities as symbols write them, longest first: the word and the triad's semitones above the root.
+TRIADS = (("maj", (0, 4, 7)), ("min", (0, 3, 7)), ("dim", (0, 3, 6)), ("aug", (0, 4, 8)), ("sus2", (0, 2, 7)),
+          ("sus4", (0, 5, 7)), ("sus", (0, 5, 7)), ("m", (0, 3, 7)), ("M", (0, 4, 7)), ("+", (0, 4, 8)),
+          ("o", (0, 3, 6)))
+SEVENTHS = {"maj": 11, "M": 11, "dim": 9, "o": 9}  # maj7 a major seventh, dim7 a diminished one, else minor
 
 
 def chord_tones(symbol: str) -> frozenset[int]:
@@ -162,20 +168,11 @@ def chord_tones(symbol: str) -> frozenset[int]:
     if not match:
         raise ValueError(f"not a chord symbol: {symbol!r}")
     root, accidental, quality, bass, bass_accidental = match.groups()
-    pitch = SEMITONE[root] + {"#": 1, "b": -1, "": 0}[accidental]
+    pitch = SEMITONE[root] + ROOT_ALTER[accidental]
     tones = {(pitch + step) % 12 for step in _quality_steps(quality)}
     if bass:
-        tones.add((SEMITONE[bass] + {"#": 1, "b": -1, "": 0}[bass_accidental]) % 12)
+        tones.add((SEMITONE[bass] + ROOT_ALTER[bass_accidental]) % 12)
     return frozenset(tones)
-
-
-# Chord qualities as symbols write them, longest first: the word and the triad's semitones above the root.
-TRIADS = (("maj", (0, 4, 7)), ("min", (0, 3, 7)), ("dim", (0, 3, 6)), ("aug", (0, 4, 8)), ("sus2", (0, 2, 7)),
-          ("sus4", (0, 5, 7)), ("sus", (0, 5, 7)), ("m", (0, 3, 7)), ("M", (0, 4, 7)), ("+", (0, 4, 8)),
-          ("o", (0, 3, 6)))
-
-
-SEVENTHS = {"maj": 11, "M": 11, "dim": 9, "o": 9}  # maj7 a major seventh, dim7 a diminished one, else minor
 
 
 def _quality_steps(quality: str) -> set[int]:

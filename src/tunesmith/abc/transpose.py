@@ -22,7 +22,17 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from tunesmith.abc.theory import ALTER, ALTER_TEXT, CHORD, FIFTHS, LETTERS, MODE_FIFTHS, canonical_key
+from tunesmith.abc.theory import (
+    ALTER,
+    ALTER_TEXT,
+    CHORD,
+    FIFTHS,
+    LETTERS,
+    MODE_FIFTHS,
+    ROOT_ALTER,
+    ROOT_ALTER_TEXT,
+    canonical_key,
+)
 from tunesmith.abc.theory import parse_key as read_key  # this module's parse_key gives a Key
 from tunesmith.abc.units import BODY_UNIT, FIELD_LINE
 
@@ -88,7 +98,7 @@ def parse_key(value: str) -> Key:
     # Only a root and a mode word normalisation knows, with nothing after them ("Dmixm", "D =c" stay).
     if spec is None or canonical_key(value) != spec.name:
         raise ValueError(f"key {value.strip()!r} cannot be transposed (only a root and a mode can)")
-    tonic = FIFTHS.index(spec.letter) - 1 + 7 * {"#": 1, "b": -1, "": 0}[spec.accidental]
+    tonic = FIFTHS.index(spec.letter) - 1 + 7 * ROOT_ALTER[spec.accidental]
     return Key(tonic, spec.mode)
 
 
@@ -158,9 +168,9 @@ class _Transposer:
 
     def chord_root(self, letter: str, accidental: str) -> str:
         step = LETTERS.index(letter)
-        pitch = _semitones(step) + {"#": 1, "b": -1, "": 0}[accidental] + self.semitones
+        pitch = _semitones(step) + ROOT_ALTER[accidental] + self.semitones
         new_step, alteration = self._respell(pitch, step + self.steps)
-        return LETTERS[new_step % 7] + {1: "#", -1: "b", 0: ""}[alteration]
+        return LETTERS[new_step % 7] + ROOT_ALTER_TEXT[alteration]
 
     def quoted(self, text: str) -> str:
         """A chord symbol moves ("Am7/G" -> "Bm7/A"); any other annotation stays as written."""
