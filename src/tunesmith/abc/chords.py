@@ -419,10 +419,33 @@ def harmonize(text: str, per_bar: int | None = None) -> str:
     annotations ("^Fine") and every other character stay. per_bar overrides the chords per bar.
     Raises ValueError for a tune without a usable key (K:none, K:HP) or metre.
     """
-    lines, symbols = _plan(text, per_bar)
-    return _insert(lines, symbols)
+    return harmonized(text, per_bar)[0]
 
 
 def chord_symbols(text: str, per_bar: int | None = None) -> list[str]:
     """The chord symbols harmonize writes, in order. Example: '...K:G\\n|GBdg B2G2|' -> ["G", "G"]."""
     return [symbol for _, _, symbol in _plan(text, per_bar)[1]]
+
+
+def harmonized(text: str, per_bar: int | None = None) -> tuple[str, list[str]]:
+    """harmonize and chord_symbols at once, the chords chosen once: (the tune with chords, the symbols)."""
+    lines, symbols = _plan(text, per_bar)
+    return _insert(lines, symbols), [symbol for _, _, symbol in symbols]
+
+
+def with_chords(text: str, per_bar: int | None = None) -> tuple[str, str]:
+    """The tune with chords and a note saying so, or as it was and why not (no usable key or metre).
+
+    Example: with_chords('...K:none\\n|AB|') -> ('...K:none\\n|AB|', "no chords: ...")."""
+    try:
+        chorded, symbols = harmonized(text, per_bar)
+    except ValueError as error:
+        return text, f"no chords: {error}"
+    return chorded, chords_note(symbols)
+
+
+def chords_note(symbols: list[str]) -> str:
+    """What an N: line says of added chords.
+
+    Example: ["D", "G", "D"] -> "chords added by tunesmith: 3 symbols (D, G)"."""
+    return f"chords added by tunesmith: {len(symbols)} symbols ({', '.join(dict.fromkeys(symbols))})"

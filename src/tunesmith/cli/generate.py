@@ -66,7 +66,7 @@ def cmd_generate(args: argparse.Namespace) -> int:
     seconds = time.perf_counter() - started
     command = _provenance(args, run, seed)
     notes = [[command, *_sample_notes(sample, i, len(samples), args)] for i, sample in enumerate(samples, start=1)]
-    texts = [_with_chords(s.text, note) if args.chords else s.text for s, note in zip(samples, notes)]
+    texts = [_chorded(s.text, note) if args.chords else s.text for s, note in zip(samples, notes)]
     paths = write_tunes(texts, Path(args.out) if args.out else None, notes,
                         notes_at_end=args.prime.startswith("X:"))
     extra = [f for f in args.format if f != "abc"]
@@ -107,16 +107,12 @@ def _sample_notes(sample, number: int, total: int, args: argparse.Namespace) -> 
     return notes
 
 
-def _with_chords(text: str, notes: list[str]) -> str:
+def _chorded(text: str, notes: list[str]) -> str:
     """The tune with accompaniment chords (tunesmith.abc.chords), said in its notes; as it was if none fit."""
-    from tunesmith.abc.chords import harmonize
+    from tunesmith.abc.chords import with_chords
 
-    try:
-        chorded = harmonize(text)
-    except ValueError as error:
-        notes.append(f"no chords: {error}")
-        return text
-    notes.append("chords added by tunesmith (tunesmith chords)")
+    chorded, note = with_chords(text)
+    notes.append(note)
     return chorded
 
 

@@ -15,7 +15,7 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from tunesmith.abc.chords import chord_symbols, harmonize
+from tunesmith.abc.chords import chords_note, harmonized
 from tunesmith.abc.instruments import Instrument, out_of_range, transpose_for, transpose_to
 from tunesmith.abc.text import parse_fields, split_tunebook, with_notes
 from tunesmith.abc.transpose import tune_pitches
@@ -94,12 +94,11 @@ def harmonize_book(book: str, per_bar: int | None = None) -> list[Arranged]:
     arranged = []
     for number, title, text in _tunes(book):
         try:
-            chorded = harmonize(text, per_bar)
+            chorded, symbols = harmonized(text, per_bar)
         except ValueError as error:
             arranged.append(Arranged(number, title, None, str(error)))
             continue
-        symbols = chord_symbols(text, per_bar)
-        note = f"chords added by tunesmith: {len(symbols)} symbols ({', '.join(dict.fromkeys(symbols))})"
+        note = chords_note(symbols)
         arranged.append(Arranged(number, title, with_notes(chorded, [note]), note))
     return arranged
 

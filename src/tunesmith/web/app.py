@@ -31,7 +31,7 @@ from fastapi.staticfiles import StaticFiles
 from fastapi_offline import FastAPIOffline
 from starlette.middleware.trustedhost import TrustedHostMiddleware
 
-from tunesmith.abc.chords import harmonize
+from tunesmith.abc.chords import harmonize, with_chords
 from tunesmith.abc.instruments import INSTRUMENTS, instrument, transpose_for, transpose_to
 from tunesmith.abc.text import parse_fields, split_tunebook
 from tunesmith.render.rendering import RenderError, RenderOptions, ToolMissing, missing_tools, render_tune
@@ -174,7 +174,7 @@ class Workshop:
         except ValueError as error:  # a prompt the model cannot follow, said by the sampler
             raise ApiError(400, str(error), "prime") from None
         seconds = time.perf_counter() - started
-        texts = [_with_chords(text) for text in texts] if request.chords else texts
+        texts = [with_chords(text)[0] for text in texts] if request.chords else texts  # as written where none fit
         record = {**request.model_dump(exclude_none=True, exclude={"num", "seed"}), "seed": seed}
         record = {k: v for k, v in record.items() if v != ""}
         tunes = []
@@ -367,13 +367,6 @@ def _add_routes(app: FastAPI, shop: Workshop) -> None:
     def kept_book() -> PlainTextResponse:
         """The whole tune book of kept tunes, as a file."""
         return PlainTextResponse(shop.kept.read(), headers={"content-disposition": 'attachment; filename="kept.abc"'})
-
-
-def _with_chords(text: str) -> str:
-    try:
-        return harmonize(text)
-    except ValueError:  # no usable key or metre: the tune as written
-        return text
 
 
 def _with_tool_errors(fn: Callable, *args: object) -> object:
