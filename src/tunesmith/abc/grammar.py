@@ -41,6 +41,8 @@ from tunesmith.abc.lexicon import (
     DECORATION_LETTERS,
     DECORATION_PREFIXES,
     DECORATIONS,
+    HELD,
+    HELD_DECORATIONS,
     MAX_IDLE,
     NOTE_LETTERS,
     OPENINGS,
@@ -54,11 +56,6 @@ from tunesmith.abc.reader import TUPLET_Q, broken_factors
 from tunesmith.abc.text import note_length
 
 __all__ = ["Form", "TuneState"]
-
-# Decorations abc2midi plays by changing a note's length, so that > and < can no longer pair it:
-# the staccato dot, the fermata (H, !fermata!).
-HELD = frozenset(".H")
-HELD_DECORATIONS = frozenset({"fermata", "invertedfermata"})
 
 
 class TuneState(HeaderLines, Pitches, BarLines):

@@ -25,6 +25,10 @@ DECORATIONS = frozenset({
     "diminuendo(", "diminuendo)", "open", "thumb", "snap", "wedge", "arpeggio", "invertedfermata",
 })
 DECORATION_PREFIXES = frozenset(name[:i] for name in DECORATIONS for i in range(1, len(name) + 1))
+# Decorations abc2midi plays by changing a note's length, so that > and < can no longer pair it:
+# the staccato dot, the fermata (H, !fermata!).
+HELD = frozenset(".H")
+HELD_DECORATIONS = frozenset({"fermata", "invertedfermata"})
 # Chord symbols abc2midi can voice ("Am", "D7/F#", "Gmaj7") and annotations placed above or below ("^Fine").
 CHORD_KINDS = ("", "m", "7", "m7", "maj7", "6", "m6", "9", "m9", "dim", "dim7", "aug", "sus4")
 _ROOT = r"[A-G][#b]?"

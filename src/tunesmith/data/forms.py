@@ -169,12 +169,12 @@ def _matching(rows: list[dict], rhythm: str | None, meter: str | None) -> list[d
 
 
 def draw_key(table: dict, rng: random.Random, keys: tuple[str, ...], rows: list[dict] | None = None) -> str:
-    """One of `keys`, in the proportions the book's tunes (of `rows`, default all) are in them;
-    keys the book never uses come after, evenly. Example: draw_key(table, rng, ("D", "G", "Em"))."""
+    """One of `keys`, in the proportions the book's tunes (of `rows`, default all) are in them, each
+    counted one tune more so that a key the book never uses stays possible.
+    Example: draw_key(table, rng, ("D", "G", "Em"))."""
     counts: Counter = Counter()
     for row in table.get("types", []) if rows is None else rows:
         counts.update({k: n for k, n in row.get("keys", {}).items() if k in keys})
-    # Every key stays possible: a key the book lacks gets what one tune in it would.
     return _choice(rng, {k: counts.get(k, 0) + 1 for k in keys})
 
 

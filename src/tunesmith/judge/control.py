@@ -104,6 +104,8 @@ KEY_PROFILES = {
     "major": (6.35, 2.23, 3.48, 2.33, 4.38, 4.09, 2.52, 5.19, 2.39, 3.66, 2.29, 2.88),
     "minor": (6.33, 2.68, 3.52, 5.38, 2.60, 3.53, 2.54, 4.75, 3.98, 2.69, 3.34, 3.17),
 }
+
+
 def estimated_key(text: str) -> tuple[int, str] | None:
     """The key a tune sounds in, from its notes alone (Krumhansl-Schmuckler, weighted by duration).
 

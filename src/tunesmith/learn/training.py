@@ -348,14 +348,12 @@ class Trainer:
         return final
 
 
-
 def _saved_train_config(run_dir: Path) -> dict:
     """The train_config of the run to resume ({} when there is none: Trainer then says so)."""
     try:
         return read_checkpoint(run_dir / LAST_FILE)[1].get("train_config", {})
     except (FileNotFoundError, ValueError):
         return {}
-
 
 
 def train(

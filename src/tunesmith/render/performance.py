@@ -21,8 +21,9 @@ OTHER_PROGRAMS = {
     "harpsichord": 6, "harmonica": 22, "guitar": 24, "nylon guitar": 24, "steel guitar": 25, "cello": 42,
     "harp": 46, "recorder": 74, "bagpipe": 109, "bouzouki": 25,
 }
-# The accompaniment that plays a tune's chord symbols, as a second part.
-ACCOMPANIMENT_VOLUME = 60  # of 127: the chords sit under the melody (abc2midi's own default is 64)
+# The accompaniment that plays a tune's chord symbols, as a second part: its loudness of 127, under
+# the melody (abc2midi's own default is 64).
+ACCOMPANIMENT_VOLUME = 60
 # Session tempos in beats per minute, the beat as beat_of() gives it: a minim in
 # C, C|, 4/4 and 2/2, a dotted crotchet in 6/8, 9/8 and 12/8, else 1/denominator.
 DEFAULT_TEMPO = {
@@ -30,9 +31,9 @@ DEFAULT_TEMPO = {
     "polka": 132, "waltz": 140, "mazurka": 132, "barndance": 84, "set dance": 76,
     "setdance": 76, "march": 104, "strathspey": 64, "ocarolan": 96, "air": 60,
 }
-
-
 FALLBACK_TEMPO = 100
+
+
 def midi_program(instrument: str) -> int:
     """General MIDI program for an instrument name or number. Example: "tin whistle" -> 78."""
     name = " ".join(str(instrument).lower().replace("_", " ").replace("-", " ").split())
