@@ -177,3 +177,11 @@ def test_range_refuses_a_note_below_and_allows_an_octave_mark_up():
     assert state.push_text(header + "|D")
     assert not state.allows("^C") and not state.allows("C") and state.allows("c'")  # C#4 61; c#'' 85
     assert not state.allows("d''")  # 98
+
+
+def test_a_paren_inside_a_slur_and_a_tuplet_is_refused_before_it_leaves_no_way_on():
+    """Found sampling greedily: "((3(" left nothing allowed (a slur within a slur, a tuplet within a tuplet)."""
+    state = TuneState()
+    assert state.push_text("X:1\nM:C|\nL:1/8\nK:G\n|: ((3")
+    assert not state.allows("(")
+    assert state.allows("A")

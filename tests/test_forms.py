@@ -6,15 +6,20 @@ from collections import Counter
 import pytest
 
 from tunesmith.abc.grammar import Form, TuneState
+from tunesmith.abc.reader import read_tune
 from tunesmith.data.forms import (
     FREE,
     draw_request,
     form_key,
     form_table,
+    furnished,
     parse_form,
+    parse_phrases,
     part_endings,
+    phrase_pattern,
     scale_degree,
     tune_form,
+    with_phrases,
 )
 
 REEL = ("X:1\nT:r\nR:reel\nM:C|\nL:1/8\nK:D\n|:dAFA dAFA|GBAG FDED|dAFA dAFA|GBAG FD D2:|\n"
@@ -136,3 +141,40 @@ def test_only_a_parts_last_bar_is_due_its_cadence():
     assert state.push_text("2|") and not state.cadence_due()  # bar 2 closing
     assert state.push_text("dAFA dAFA|") and state.cadence_due()  # bar 3 closing: bar 4 comes next
     assert state.push_text("GB") and state.cadence_due()  # bar 4 of 4
+
+
+def test_a_tunes_repeated_bars_are_found_as_the_sampler_counts_them():
+    # bars 3 = 1 in both parts of REEL; the B part plays none of the A part again
+    assert phrase_pattern(read_tune(REEL)) == "0.2=0.0;1.2=1.0"
+    # the pickup and the short last bar are not counted: GAG GBd is bar 0 both times
+    assert phrase_pattern(read_tune(JIG)) == "0.2=0.0"
+
+
+def test_phrase_patterns_round_trip_into_a_form():
+    copies = parse_phrases("0.4=0.0;1.7=0.7")
+    assert copies == (((0, 4), (0, 0)), ((1, 7), (0, 7)))
+    assert Form(2, 8, copies=copies).copies == copies
+    with pytest.raises(ValueError, match="earlier bar"):
+        Form(2, 8, copies=(((0, 0), (0, 4)),))
+    with pytest.raises(ValueError, match="earlier bar"):
+        Form(2, 8, copies=(((1, 9), (0, 0)),))
+
+
+def test_a_drawn_form_repeats_bars_as_the_books_tunes_do(oneills_split):
+    table = form_table([t.text for t in oneills_split.train[:600]])
+    assert table["phrases"]["2x8rp"], "O'Neill's reels repeat bars"
+    rng = random.Random(0)
+    forms = [draw_request(table, rng, rhythm="reel").form for _ in range(200)]
+    with_copies = [f for f in forms if f is not None and f.copies]
+    assert len(with_copies) > len(forms) / 3
+    assert sum(((0, 4), (0, 0)) in f.copies for f in with_copies) > len(with_copies) / 3  # bar 5 = bar 1
+    assert all(max(b for (_, b), _ in f.copies) < f.bars_per_part for f in with_copies)
+
+
+def test_a_form_is_furnished_but_what_it_names_is_kept(oneills_split):
+    table = form_table([t.text for t in oneills_split.train[:600]])
+    asked = Form(2, 8, cadences=(5, 1), copies=(((0, 4), (0, 0)),))
+    assert furnished(asked, table, "reel", random.Random(0)) == asked
+    drawn = furnished(Form(2, 8), table, "reel", random.Random(1))
+    assert len(drawn.cadences) == 2
+    assert with_phrases(None, table, random.Random(0)) is None

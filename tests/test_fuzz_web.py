@@ -163,7 +163,7 @@ def test_keep_and_the_tune_book_survive_hostile_text(client, secret):
     before = client.get("/api/kept").json()["count"]
     kept = 0
     for abc in [f"X:1\nT:Kept\nK:D\n%%abc-include {secret}\nAB|", "X:1\nT:a\nK:D\nAB|\n\nX:2\nT:Smuggled\nK:G\nGA|",
-                "no tune here", "X:1\nT:\x00\x1b[31m\nK:D\nAB|", "K:D\n" * 3000, "X:1\nT:Crlf\r\nK:D\r\nAB|\r\n"]:
+                "no tune here", "X:1\nT:\x00\x1b[31m\nK:D\nAB|", "K:D\n" * 3000, "X:1\nT:Crlf\r\nK:D\r\nABc|\r\n"]:
         response = client.post("/api/keep", json={"id": made["id"], "abc": abc})
         _documented(response, "POST /api/keep")
         kept += response.status_code == 200

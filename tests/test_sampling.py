@@ -141,3 +141,43 @@ def test_session_keys_are_drawn_from_and_a_named_key_wins(tiny_model):
 def test_without_an_instrument_the_same_seed_writes_the_same_tunes_as_before(tiny_model):
     """The range costs nothing when it is not asked for: pitch_range=None is the old sampler."""
     assert sample_tunes(tiny_model, 3, seed=9, pitch_range=None) == sample_tunes(tiny_model, 3, seed=9)
+
+
+@pytest.mark.parametrize("model_name", ["tiny", "shipped"])
+def test_bars_a_form_repeats_are_written_again_note_for_note(tiny_model, model_name):
+    from tunesmith.abc.reader import read_tune
+    from tunesmith.data.forms import phrase_pattern, section_ends
+    from tunesmith.store.checkpoint import load_model
+
+    model = tiny_model if model_name == "tiny" else load_model()
+    copies = (((0, 2), (0, 0)), ((1, 3), (0, 1)))
+    form = Form(2, 4, copies=copies)
+    samples = sample_tunes(model, 6, meter="C|", key="D", seed=2, form=form, settings=UNFILTERED)
+    _assert_well_formed(samples, form)
+    written = [s for s in samples if s.copies]
+    assert len(written) >= 3, [s.text for s in samples]
+    for sample in written:
+        assert set(sample.copies) <= set(copies)
+        found = phrase_pattern(read_tune(sample.text))
+        for (part, bar), (from_part, from_bar) in sample.copies:
+            assert f"{part}.{bar}={from_part}.{from_bar}" in found.split(";"), (sample.text, found)
+        assert len(section_ends(read_tune(sample.text).bars)) == 2
+
+
+def test_a_repeat_is_taken_back_with_its_bar(tiny_model):
+    """Rolling back to a bar line restores which bars were written, so a repeat is never of a bar undone."""
+    form = Form(2, 4, copies=(((0, 2), (0, 0)), ((0, 3), (0, 1)), ((1, 3), (1, 0))))
+    samples = sample_tunes(tiny_model, 8, meter="C|", seed=0, form=form,
+                           settings=SamplingSettings(top_k=1, max_chars=800))
+    _assert_well_formed(samples, form)
+    assert sum(s.rollbacks for s in samples) > 0
+    for sample in samples:
+        found = phrase_pattern_of(sample.text)
+        assert all(f"{p}.{b}={q}.{c}" in found for (p, b), (q, c) in sample.copies)
+
+
+def phrase_pattern_of(text: str) -> list[str]:
+    from tunesmith.abc.reader import read_tune
+    from tunesmith.data.forms import phrase_pattern
+
+    return phrase_pattern(read_tune(text)).split(";")

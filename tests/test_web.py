@@ -20,7 +20,7 @@ from tunesmith.render.rendering import missing_tools  # noqa: E402
 from tunesmith.store.checkpoint import SHIPPED_MODEL  # noqa: E402
 from tunesmith.web import app as web  # noqa: E402
 from tunesmith.web import create_app  # noqa: E402
-from tunesmith.web.store import KeptBook, TuneStore, UnknownTune, kept_text, user_data_dir  # noqa: E402
+from tunesmith.web.store import TuneStore, UnknownTune, user_data_dir  # noqa: E402
 
 SETTINGS = {"num": 2, "seed": 7, "key": "G", "meter": "6/8", "max_chars": 400, "top_p": 0.95}
 EDITED = "X:1\nT:Edited Here\nM:6/8\nL:1/8\nK:G\n|:GAB cBA|BAG E3|GAB cde|dBG G3:|\n"
@@ -57,7 +57,8 @@ def test_health_names_the_model_and_the_tune_book(client, tiny_run, tmp_path):
     assert health["status"] == "ok"
     assert health["model"]["run"] == str(tiny_run)
     assert health["model"]["kind"] == "lstm"
-    assert health["kept"] == str(tmp_path / "data" / "kept.abc")
+    assert health["kept"] == str(tmp_path / "data" / "library.sqlite")
+    assert health["library"]["count"] == 0 and health["library"]["migration"] is None
     assert health["novelty"] == "off"
 
 
@@ -255,31 +256,34 @@ def test_api_posts_must_be_json(client):
 # ---------------------------------------------------------------- keep
 
 
-def test_keep_appends_to_the_tune_book_with_settings(client, generated, tmp_path):
+def test_keep_puts_the_tune_in_the_library_with_settings(client, generated):
     first, second = generated["tunes"]
     assert client.post("/api/keep", json={"id": first["id"]}).status_code == 200
     kept = client.post("/api/keep", json={"id": second["id"], "abc": EDITED}).json()
-    assert kept["count"] == 2 and kept["kept"]["title"] == "Edited Here"
-    book = (tmp_path / "data" / "kept.abc").read_text()
+    assert kept["count"] == 2 and kept["kept"]["title"] == "Edited Here" and kept["kept"]["number"] == 2
+    assert kept["kept"]["settings"]["seed"] == 7 and "bars_correct" in kept["kept"]["checks"]
+    book = client.get("/api/kept.abc").text
     tunes = split_tunebook(book)
     assert [parse_fields(text)["X"] for _, text in tunes] == ["1", "2"]
     assert "N:settings:" in tunes[0][1] and "seed=7" in tunes[0][1] and 'key="G"' in tunes[0][1]
     assert "N:edited in the workshop" in tunes[1][1]
     assert tunes[1][1].index("N:settings:") < tunes[1][1].index("K:G")  # N: lines stay in the header
     listed = client.get("/api/kept").json()
-    assert [t["title"] for t in listed["tunes"]] == [first["title"], "Edited Here"]
-    assert client.get("/api/kept.abc").text == book
+    assert [t["title"] for t in listed["tunes"]] == ["Edited Here", first["title"]]  # newest first
 
 
-def test_the_same_tune_is_kept_once_and_a_full_book_is_said(client, generated, tmp_path):
+def test_the_same_tune_is_kept_once_and_a_full_library_is_said(client, generated):
     first = generated["tunes"][0]
-    assert client.post("/api/keep", json={"id": first["id"]}).json()["kept"].get("already") is None
-    again = client.post("/api/keep", json={"id": first["id"]}).json()
-    assert again["kept"]["already"] is True and again["count"] == 1
-    client.app.state.workshop.kept.max_bytes = 10
+    kept = client.post("/api/keep", json={"id": first["id"]}).json()["kept"]
+    assert kept.get("already") is None
+    retitled = first["abc"].replace(f"T:{first['title']}", "T:Another Name")
+    again = client.post("/api/keep", json={"id": first["id"], "abc": retitled}).json()
+    assert again["kept"]["already"] is True and again["count"] == 1 and again["kept"]["id"] == kept["id"]
+    assert again["kept"]["message"].startswith(f"already kept, as tune {kept['id']}")
+    client.app.state.workshop.library.max_tunes = 1
     full = client.post("/api/keep", json={"id": first["id"], "abc": EDITED})
-    assert full.status_code == 507 and "the tune book is full" in full.json()["error"]
-    assert len(split_tunebook((tmp_path / "data" / "kept.abc").read_text())) == 1
+    assert full.status_code == 507 and "the library holds 1 tunes, its limit" in full.json()["error"]
+    assert len(split_tunebook(client.get("/api/kept.abc").text)) == 1
 
 
 def test_a_full_disk_is_one_clear_line(client, monkeypatch):
@@ -304,24 +308,19 @@ def test_keep_refuses_unknown_ids_and_non_tunes(client, generated):
     assert client.post("/api/render", json={"abc": EDITED.replace("K:", "\x00K:")}).status_code == 422
 
 
-def test_concurrent_keeps_lose_nothing(tmp_path):
-    book = KeptBook(tmp_path)
-    threads = [threading.Thread(target=book.keep, args=(f"X:1\nT:Tune {i}\nK:G\nGAB|", [f"n {i}"])) for i in range(20)]
+def test_concurrent_keeps_through_the_app_lose_nothing(client, generated):
+    tune_id = generated["tunes"][0]["id"]
+    texts = [EDITED.replace("Edited Here", f"Tune {i}").replace("GAB cde", f"GAB c{'dfe'[i % 3]}{'ABcdefg'[i // 3]}")
+             for i in range(20)]
+    threads = [threading.Thread(target=client.post, args=("/api/keep",), kwargs={"json": {"id": tune_id, "abc": t}})
+               for t in texts]
     for thread in threads:
         thread.start()
     for thread in threads:
         thread.join()
-    tunes = book.tunes()
-    assert sorted(t["number"] for t in tunes) == sorted(str(n) for n in range(1, 21))
-    assert sorted(t["title"] for t in tunes) == sorted(f"Tune {i}" for i in range(20))
-    assert not list(tmp_path.glob(".kept.abc.*"))  # no temporary file left behind
-
-
-def test_kept_text_numbers_the_tune_and_puts_notes_before_k():
-    text = kept_text("X:1\nT:A\n\nK:G\nGAB|", 3, ["seed 7", "two\nlines"])
-    lines = text.split("\n")
-    assert lines[0] == "X:3" and lines[1].startswith("% kept ")
-    assert lines[2:] == ["T:A", "N:seed 7", "N:two lines", "K:G", "GAB|"]
+    listed = client.get("/api/kept").json()
+    assert listed["count"] == 20
+    assert sorted(t["title"] for t in listed["tunes"]) == sorted(f"Tune {i}" for i in range(20))
 
 
 # ---------------------------------------------------------------- jobs off the event loop

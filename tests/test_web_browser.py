@@ -90,7 +90,7 @@ def page():
 
 @pytest.mark.parametrize("server", [True], ids=["indexed"], indirect=True)
 def test_generate_edit_and_keep_in_the_browser(server, page):
-    url, kept_file = server
+    url, _ = server
     page.goto(url)
     playwright.expect(page.locator("#model-status")).to_contain_text("Model tiny")
 
@@ -124,7 +124,7 @@ def test_generate_edit_and_keep_in_the_browser(server, page):
     first.locator("button.keep").click()
     playwright.expect(first.locator(".keep-status")).to_contain_text("kept as tune 1", timeout=10_000)
     playwright.expect(page.locator("#kept-list li")).to_contain_text([f"1. {EDITED_TITLE}"])
-    book = kept_file.read_text()
+    book = urllib.request.urlopen(f"{url}/api/kept.abc", timeout=10).read().decode()
     assert f"T:{EDITED_TITLE}" in book and "seed=7" in book and "N:edited in the workshop" in book
 
 

@@ -227,7 +227,9 @@ class TuneState(HeaderLines, Pitches, BarLines):
         if char in OPENINGS:
             self.mode, self.pending, self.inner, self.inner_notes = OPENINGS[char], "", "start", 0
             if char == "(":  # a slur or a tuplet: either way a note must still fit
-                return self._room() and (self.slurs == 0 or self._fits(3 * SHORTEST))
+                # Inside a slur it can only become a tuplet, and a tuplet cannot open inside another.
+                return self._room() and (self.slurs == 0 or (not self.tuplet_left and self.broken_next is None
+                                                             and self._fits(3 * SHORTEST)))
             if char == "!":  # a decoration before a note, or the old line break before a newline
                 return self._room() or not (self.blank or self.slurs or self.broken_next is not None)
             return self._room()

@@ -26,6 +26,9 @@ class Form:
     pickup: True needs an anacrusis, False forbids one, None lets the model choose;
     cadences: the scale degree (1 = the tonic) the last note of each part must have, None for any
     (empty: no cadence asked for). Example: Form(2, 8, cadences=(5, 1)): A ends on the fifth, B home.
+    copies: bars written again, ((part, bar), (earlier part, earlier bar)) with 0-based full bars of
+    each part (a pickup and endings are not counted): ((0, 4), (0, 0)) plays bar 1 again as bar 5.
+    The sampler writes them (tunesmith.sample.phrases); the constraint does not need them.
     """
 
     parts: int = 2
@@ -33,6 +36,7 @@ class Form:
     repeats: bool = True
     pickup: bool | None = None
     cadences: tuple[int | None, ...] = ()
+    copies: tuple[tuple[tuple[int, int], tuple[int, int]], ...] = ()
 
     def __post_init__(self) -> None:
         if not 1 <= self.parts <= 8:
@@ -42,6 +46,10 @@ class Form:
         if self.cadences and (len(self.cadences) != self.parts or any(d not in (None, *range(1, 8))
                                                                       for d in self.cadences)):
             raise ValueError(f"cadences must give a degree 1..7 (or None) for each of {self.parts} parts")
+        for bar, source in self.copies:
+            inside = all(0 <= p < self.parts and 0 <= b < self.bars_per_part for p, b in (bar, source))
+            if not (source < bar and inside):
+                raise ValueError(f"a copied bar must repeat an earlier bar of the form (got {bar} from {source})")
 
     def cadence(self, part: int) -> int | None:
         """The degree part `part` (0-based) must end on, None for any."""

@@ -27,6 +27,7 @@ from tunesmith.cli.judge import (
     rate_table,
     realism_lines,
 )
+from tunesmith.cli.library import add_library_parser
 from tunesmith.cli.render import add_play_parser, add_render_parser, cmd_play, cmd_render
 from tunesmith.cli.workshop import (
     _is_loopback,
@@ -60,7 +61,8 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True)
     for add_parser in (add_data_parser, add_train_parser, add_generate_parser, add_render_parser, add_play_parser,
                        add_check_parser, add_evaluate_parser, add_plot_parser, add_compare_parser, add_demo_parser,
-                       add_export_parser, add_serve_parser, add_transpose_parser, add_chords_parser):
+                       add_export_parser, add_serve_parser, add_transpose_parser, add_chords_parser,
+                       add_library_parser):
         add_parser(sub)
     return parser
 

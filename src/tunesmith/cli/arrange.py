@@ -6,6 +6,8 @@ import argparse
 import sys
 from pathlib import Path
 
+from tunesmith.cli.common import checked, file_to_write, key_name, tune_book
+
 
 def _read_book(path: str) -> str:
     from tunesmith.abc.text import decode_tunebook
@@ -56,21 +58,21 @@ def add_transpose_parser(sub: argparse._SubParsersAction) -> None:
     fmt = argparse.ArgumentDefaultsHelpFormatter
     tr = sub.add_parser("transpose", help="move tunes to a key, or to the best key for an instrument",
                         formatter_class=fmt)
-    tr.add_argument("file", help="an .abc tune book")
+    tr.add_argument("file", type=tune_book, help="an .abc tune book")
     where = tr.add_mutually_exclusive_group(required=True)
-    where.add_argument("--to", help="a key in the tune's mode: G, Em, Ador ...")
+    where.add_argument("--to", type=key_name, help="a key in the tune's mode: G, Em, Ador ...")
     where.add_argument("--for", dest="for_instrument", metavar="INSTRUMENT",
                        help=f"the best key and octave for: {', '.join(INSTRUMENTS)}")
-    tr.add_argument("--out", help="write the tune book here (default: print it)")
+    tr.add_argument("--out", type=file_to_write, help="write the tune book here (default: print it)")
     tr.add_argument("--no-check", action="store_true", help="do not have abc2midi hear each moved tune")
-    tr.set_defaults(func=cmd_transpose)
+    tr.set_defaults(func=checked(tr, cmd_transpose))
 
 
 def add_chords_parser(sub: argparse._SubParsersAction) -> None:
     """`tunesmith chords`: accompaniment chords for every tune of a book."""
     fmt = argparse.ArgumentDefaultsHelpFormatter
     ch = sub.add_parser("chords", help="add guitar chord symbols to tunes", formatter_class=fmt)
-    ch.add_argument("file", help="an .abc tune book")
+    ch.add_argument("file", type=tune_book, help="an .abc tune book")
     ch.add_argument("--per-bar", type=int, choices=(1, 2, 4), help="chords per bar (default: by metre)")
-    ch.add_argument("--out", help="write the tune book here (default: print it)")
-    ch.set_defaults(func=cmd_chords)
+    ch.add_argument("--out", type=file_to_write, help="write the tune book here (default: print it)")
+    ch.set_defaults(func=checked(ch, cmd_chords))

@@ -7,7 +7,23 @@ import sys
 import time
 from pathlib import Path
 
-from tunesmith.cli.common import _model_name, _resolve_model
+from tunesmith.cli.common import (
+    MAX_SEED,
+    MAX_TUNES,
+    _model_name,
+    _resolve_model,
+    checked,
+    key_name,
+    lenient,
+    meter_name,
+    model_run,
+    read_key,
+    real,
+    rhythm_name,
+    tune_count,
+    tune_folder,
+    whole,
+)
 from tunesmith.cli.render import _add_render_options, _formats, _render_options
 
 # -- generate ---------------------------------------------------------------------
@@ -144,11 +160,12 @@ def _render_generated(paths: list[Path], formats: list[str], args: argparse.Name
 # -- the parser -------------------------------------------------------------------
 
 
+@lenient
 def _keys(value: str) -> list[str]:
     keys = [key.strip() for key in value.split(",") if key.strip()]
     if not keys:
-        raise argparse.ArgumentTypeError(f"give keys separated by commas, e.g. D,G,Em (got {value!r})")
-    return keys
+        raise argparse.ArgumentTypeError(f"{value!r}: give keys separated by commas, e.g. D,G,Em")
+    return [read_key(key) for key in keys]
 
 
 def add_generate_parser(sub: argparse._SubParsersAction) -> None:
@@ -158,35 +175,43 @@ def add_generate_parser(sub: argparse._SubParsersAction) -> None:
     fmt = argparse.ArgumentDefaultsHelpFormatter
     defaults = SamplingSettings()  # one set of defaults: the API's, the web page's and these
     gen = sub.add_parser("generate", help="write new tunes", formatter_class=fmt)
-    gen.add_argument("--model", help="run directory, or 'default' (default: the newest under ./runs, "
-                                     "else the model shipped with Tunesmith)")
-    gen.add_argument("--num", type=int, default=1, help="tunes to write, sampled together as one batch")
-    gen.add_argument("--temperature", type=float, default=defaults.temperature)
-    gen.add_argument("--top-k", type=int, default=defaults.top_k)
-    gen.add_argument("--top-p", type=float, default=defaults.top_p, help="nucleus sampling; 1: off")
+    gen.add_argument("--model", type=model_run, help="run directory, or 'default' (default: the newest under "
+                                                     "./runs, else the model shipped with Tunesmith)")
+    gen.add_argument("--num", type=tune_count, default=1,
+                     help=f"tunes to write, sampled together as one batch (1 to {MAX_TUNES:,})")
+    gen.add_argument("--temperature", type=real(0, 5), default=defaults.temperature,
+                     help="above 0 and at most 5: below 1 safer and more repetitive, above 1 wilder")
+    gen.add_argument("--top-k", type=whole(0, 10_000), default=defaults.top_k,
+                     help="sample only from the k likeliest characters; 0: off")
+    gen.add_argument("--top-p", type=real(0, 1), default=defaults.top_p, help="nucleus sampling; 1: off")
     gen.add_argument("--prime", default="", help="opening ABC of the tune body (or a whole start from X:)")
-    gen.add_argument("--key", help="K: of every tune, e.g. G, Ador, 'E minor'")
-    gen.add_argument("--meter", help="M: of every tune, e.g. 6/8, C|")
-    gen.add_argument("--rhythm", help="R: of every tune, e.g. reel, jig, hornpipe")
-    gen.add_argument("--seed", type=int, help="the same seed and options write the same tunes "
-                                               "(default: a fresh one, printed and written in each tune's N: line)")
-    gen.add_argument("--max-chars", type=int, default=defaults.max_chars, help="cut a tune still going at this length")
+    gen.add_argument("--key", type=key_name, help="K: of every tune, e.g. G, Ador, 'E minor'")
+    gen.add_argument("--meter", type=meter_name, help="M: of every tune, e.g. 6/8, C|")
+    gen.add_argument("--rhythm", type=rhythm_name, help="R: of every tune, e.g. reel, jig, hornpipe (one the "
+                                                        "model's tune books lack is written with a warning)")
+    gen.add_argument("--seed", type=whole(0, MAX_SEED),
+                     help="the same seed and options write the same tunes (default: a fresh one, printed and "
+                          "written in each tune's N: line)")
+    gen.add_argument("--max-chars", type=whole(1, 20_000), default=defaults.max_chars,
+                     help="cut a tune still going at this length")
     gen.add_argument("--form", choices=["auto", "free"], default="auto",
                      help="auto: each tune gets a form (parts, bars, repeats, pickup) and part endings like the "
                           "training tunes of its type; free: none (unless --parts)")
-    gen.add_argument("--parts", type=int, help="ask for this many parts (sections), e.g. 2 for AABB")
-    gen.add_argument("--bars-per-part", type=int, default=8, help="bars in each part, with --parts")
+    gen.add_argument("--parts", type=whole(1, 8), help="ask for this many parts (sections, 1 to 8), e.g. 2 for AABB")
+    gen.add_argument("--bars-per-part", type=whole(1, 64), default=8, help="bars in each part (1 to 64), with --parts")
     gen.add_argument("--no-repeats", action="store_true", help="parts end with || instead of a repeat")
     pickup = gen.add_mutually_exclusive_group()
     pickup.add_argument("--pickup", action="store_true", default=None, help="start with an anacrusis")
     pickup.add_argument("--no-pickup", action="store_false", dest="pickup", help="start on the downbeat")
     gen.add_argument("--free", action="store_true",
                      help="sample freely, as the lab did: no bar, bracket or form constraint")
-    gen.add_argument("--out", help="folder for one .abc per tune (default: print to stdout)")
+    gen.add_argument("--out", type=tune_folder,
+                     help="folder for one .abc per tune, numbered on from the tune-NNN files already in it, so "
+                          "earlier tunes are never written over (default: print to stdout)")
     gen.add_argument("--format", type=_formats, default=["abc"], help="also write these, e.g. abc,mid,wav,svg")
     gen.add_argument("--keys", type=_keys, help="comma-separated keys a tune may be in when --key is not given "
                                                 "(a player's or a session's), e.g. D,G,A,Em,Bm,Ador,Edor")
     gen.add_argument("--chords", action="store_true", help="add accompaniment chords to every tune")
     _add_render_options(gen)
     # Here --instrument is also what the tunes are for: every note in its range, a key players use on it.
-    gen.set_defaults(func=cmd_generate, instrument=None)
+    gen.set_defaults(func=checked(gen, cmd_generate), instrument=None)

@@ -8,7 +8,19 @@ import sys
 import time
 from pathlib import Path
 
-from tunesmith.cli.common import _resolve_model
+from tunesmith.cli.common import (
+    MAX_SEED,
+    _resolve_model,
+    checked,
+    file_to_write,
+    folder_to_write,
+    key_name,
+    model_run,
+    real,
+    run_folder,
+    tune_source,
+    whole,
+)
 
 # -- check and evaluate ----------------------------------------------------------
 
@@ -198,47 +210,48 @@ def add_check_parser(sub: argparse._SubParsersAction) -> None:
     """`tunesmith check`: a tune book's syntax, metre and form."""
     fmt = argparse.ArgumentDefaultsHelpFormatter
     chk = sub.add_parser("check", help="check the tunes of a tune book: syntax, metre, form", formatter_class=fmt)
-    chk.add_argument("data", nargs="+", help="an .abc file, a folder of them, or a named corpus")
+    chk.add_argument("data", nargs="+", type=tune_source, help="an .abc file, a folder of them, or a named corpus")
     chk.add_argument("--quiet", action="store_true", help="only the table, not each failing tune")
     chk.add_argument("--music21", action="store_true", help="also parse every tune with music21 (slow)")
-    chk.add_argument("--against", nargs="+", help="DATA to look for copied bars in")
-    chk.add_argument("--json", help="write every tune's record here")
-    chk.set_defaults(func=cmd_check)
+    chk.add_argument("--against", nargs="+", type=tune_source, help="DATA to look for copied bars in")
+    chk.add_argument("--json", type=file_to_write, help="write every tune's record here")
+    chk.set_defaults(func=checked(chk, cmd_check))
 
 
 def add_evaluate_parser(sub: argparse._SubParsersAction) -> None:
     """`tunesmith evaluate`: held-out bpc and the checks, generated against real tunes."""
     fmt = argparse.ArgumentDefaultsHelpFormatter
     ev = sub.add_parser("evaluate", help="held-out bpc and tune checks, generated vs real", formatter_class=fmt)
-    ev.add_argument("--model", help="run directory, or 'default' (default: the newest under ./runs, else the "
-                                    "model shipped with Tunesmith)")
-    ev.add_argument("--data", nargs="+", help="tunes to score (default: the run's own held-out split)")
-    ev.add_argument("--samples", type=int, default=200, help="tunes to generate and check")
-    ev.add_argument("--temperature", type=float, default=1.0)
-    ev.add_argument("--seed", type=int, default=0)
+    ev.add_argument("--model", type=model_run, help="run directory, or 'default' (default: the newest under "
+                                                    "./runs, else the model shipped with Tunesmith)")
+    ev.add_argument("--data", nargs="+", type=tune_source,
+                    help="tunes to score (default: the run's own held-out split)")
+    ev.add_argument("--samples", type=whole(1, 10_000), default=200, help="tunes to generate and check")
+    ev.add_argument("--temperature", type=real(0, 5), default=1.0, help="above 0 and at most 5")
+    ev.add_argument("--seed", type=whole(0, MAX_SEED), default=0)
     ev.add_argument("--free", action="store_true",
                     help="check tunes sampled without the bar and form constraint: the model's own validity")
     ev.add_argument("--form", choices=["auto", "free"], default="auto",
                     help="the form of the generated tunes, as generate gives it (auto) or none (free)")
-    ev.add_argument("--json", help="write every figure here")
-    ev.add_argument("--report", help="folder for a Markdown report with plots")
+    ev.add_argument("--json", type=file_to_write, help="write every figure here")
+    ev.add_argument("--report", type=folder_to_write, help="folder for a Markdown report with plots")
     ev.add_argument("--constrained-vs-free", action="store_true",
                     help="sample --samples tunes free and constrained with the same seed, check both")
-    ev.add_argument("--requests", type=int, metavar="N",
+    ev.add_argument("--requests", type=whole(1, 1000), metavar="N",
                     help="ask N tunes each of reel/D, jig/G, hornpipe/A dorian, slip jig/E minor, polka/Bb")
-    ev.add_argument("--keys", nargs="+", metavar="KEY",
+    ev.add_argument("--keys", nargs="+", type=key_name, metavar="KEY",
                     help="ask --samples tunes in each key (e.g. Bb 'F#m'): share passing the checker and "
                          "sounding in the key (Krumhansl-Schmuckler on their notes), beside real tunes in it")
-    ev.set_defaults(func=cmd_evaluate)
+    ev.set_defaults(func=checked(ev, cmd_evaluate))
 
 
 def add_plot_parser(sub: argparse._SubParsersAction) -> None:
     """`tunesmith plot`: a run's curves."""
     plot = sub.add_parser("plot", help="draw a run's curves: loss.png, and gradients.png with --diagnostics")
-    plot.add_argument("runs", nargs="+", metavar="RUN_DIR", help="run directories")
-    plot.add_argument("--out", default="gradient-reach.png",
+    plot.add_argument("runs", nargs="+", type=run_folder, metavar="RUN_DIR", help="run directories")
+    plot.add_argument("--out", type=file_to_write, default="gradient-reach.png",
                       help="with several runs trained with --diagnostics: their gradient reach on one plot")
-    plot.set_defaults(func=cmd_plot)
+    plot.set_defaults(func=checked(plot, cmd_plot))
 
 
 def add_compare_parser(sub: argparse._SubParsersAction) -> None:
@@ -246,5 +259,6 @@ def add_compare_parser(sub: argparse._SubParsersAction) -> None:
     fmt = argparse.ArgumentDefaultsHelpFormatter
     cmp = sub.add_parser("compare", help="table and plot of held-out bpc against time and size", formatter_class=fmt)
     cmp.add_argument("runs", nargs="+", metavar="RUN_DIR", help="run directories")
-    cmp.add_argument("--out", default=".", help="folder for compare.png")
-    cmp.set_defaults(func=cmd_compare)
+    cmp.add_argument("--out", type=folder_to_write, default=".", help="folder for compare.png")
+    # RUN_DIRs are not checked here: compare skips one it cannot read (missing, still starting) with a line.
+    cmp.set_defaults(func=checked(cmp, cmd_compare))

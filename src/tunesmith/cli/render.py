@@ -7,6 +7,10 @@ import sys
 import time
 from pathlib import Path
 
+from tunesmith.cli.common import checked, folder_to_write, readable_file, sound, tune_book, tune_book_or_wav, whole
+
+MAX_TUNE_NUMBER = 100_000  # --tune: a position in a tune book (O'Neill's has 1,850 tunes)
+
 # -- render and play ------------------------------------------------------------
 
 
@@ -55,10 +59,12 @@ def cmd_play(args: argparse.Namespace) -> int:
 
 
 def _add_render_options(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--tempo", type=int, help="beats per minute (default: Q:, else by rhythm)")
-    parser.add_argument("--soundfont", help="an .sf2 file (default: Debian's General MIDI font)")
-    parser.add_argument("--instrument", default="fiddle", help="fiddle, whistle, flute, accordion, piano ...")
-    parser.add_argument("--chords-on", default="guitar", metavar="INSTRUMENT",
+    parser.add_argument("--tempo", type=whole(20, 400),
+                        help="beats per minute, 20 to 400 (default: Q:, else by rhythm)")
+    parser.add_argument("--soundfont", type=readable_file, help="an .sf2 file (default: Debian's General MIDI font)")
+    parser.add_argument("--instrument", type=sound, default="fiddle",
+                        help="fiddle, whistle, flute, accordion, piano ... or a General MIDI program 0-127")
+    parser.add_argument("--chords-on", type=sound, default="guitar", metavar="INSTRUMENT",
                         help="what plays the chord symbols: guitar, piano, accordion ...")
     parser.add_argument("--no-chords", action="store_true", help="leave the chord symbols silent")
 
@@ -70,21 +76,21 @@ def add_render_parser(sub: argparse._SubParsersAction) -> None:
     """`tunesmith render`: a tune book to MIDI, audio and sheet music."""
     fmt = argparse.ArgumentDefaultsHelpFormatter
     ren = sub.add_parser("render", help="ABC to MIDI, audio and sheet music", formatter_class=fmt)
-    ren.add_argument("file", help="an .abc tune book")
+    ren.add_argument("file", type=tune_book, help="an .abc tune book")
     which = ren.add_mutually_exclusive_group()
-    which.add_argument("--tune", type=int, help="the Nth tune of the file (1-based position)")
+    which.add_argument("--tune", type=whole(1, MAX_TUNE_NUMBER), help="the Nth tune of the file (1-based position)")
     which.add_argument("--all", action="store_true", help="every tune (the default)")
     ren.add_argument("--to", type=_formats, default=["mid"], help="comma-separated: abc,mid,wav,flac,svg,png")
-    ren.add_argument("--out", help="output folder (default: beside the file)")
+    ren.add_argument("--out", type=folder_to_write, help="output folder (default: beside the file)")
     _add_render_options(ren)
-    ren.set_defaults(func=cmd_render)
+    ren.set_defaults(func=checked(ren, cmd_render))
 
 
 def add_play_parser(sub: argparse._SubParsersAction) -> None:
     """`tunesmith play`: one tune, heard."""
     fmt = argparse.ArgumentDefaultsHelpFormatter
     pl = sub.add_parser("play", help="play a tune, or say where its WAV was written", formatter_class=fmt)
-    pl.add_argument("file", help="an .abc file (or a .wav)")
-    pl.add_argument("--tune", type=int, default=1, help="the Nth tune of the file")
+    pl.add_argument("file", type=tune_book_or_wav, help="an .abc file (or a .wav)")
+    pl.add_argument("--tune", type=whole(1, MAX_TUNE_NUMBER), default=1, help="the Nth tune of the file")
     _add_render_options(pl)
-    pl.set_defaults(func=cmd_play)
+    pl.set_defaults(func=checked(pl, cmd_play))

@@ -8,7 +8,20 @@ import sys
 import time
 from pathlib import Path
 
-from tunesmith.cli.common import DEMO_RUN, _model_name, _resolve_model
+from tunesmith.cli.common import (
+    DEMO_RUN,
+    MAX_MINUTES,
+    MAX_SEED,
+    _model_name,
+    _resolve_model,
+    checked,
+    file_to_write,
+    folder_to_write,
+    model_run,
+    real,
+    tune_source,
+    whole,
+)
 
 # -- data -------------------------------------------------------------------------
 
@@ -54,7 +67,7 @@ def cmd_train(args: argparse.Namespace) -> int:
     final = train(
         args.data, args.out, args.preset, steps=args.steps, minutes=args.minutes,
         seed=args.seed, resume=args.resume, show_progress=not args.quiet, diagnostics=args.diagnostics,
-        tokenizer=args.tokenizer, transpose=args.transpose,
+        tokenizer=args.tokenizer, transpose=args.transpose, fim_rate=args.fim_rate,
         device=args.device, precision=args.precision,
     )
     if not distributed.is_rank_zero():
@@ -165,10 +178,11 @@ def add_data_parser(sub: argparse._SubParsersAction) -> None:
     data = sub.add_parser("data", help="list and inspect tune books").add_subparsers(dest="data_command", required=True)
     data.add_parser("list", help="named corpora").set_defaults(func=cmd_data_list)
     stats = data.add_parser("stats", help="tunes, characters, vocabulary, skipped tunes", formatter_class=fmt)
-    stats.add_argument("data", nargs="+", help="an .abc file, a folder of them, or a named corpus")
+    stats.add_argument("data", nargs="+", type=tune_source, help="an .abc file, a folder of them, or a named corpus")
     stats.add_argument("--json", action="store_true", help="one JSON line per DATA")
-    stats.add_argument("--show-skipped", type=int, default=10, metavar="N", help="list the first N skipped tunes")
-    stats.set_defaults(func=cmd_data_stats)
+    stats.add_argument("--show-skipped", type=whole(0, 100_000), default=10, metavar="N",
+                       help="list the first N skipped tunes")
+    stats.set_defaults(func=checked(stats, cmd_data_stats))
 
 
 def add_train_parser(sub: argparse._SubParsersAction) -> None:
@@ -178,12 +192,13 @@ def add_train_parser(sub: argparse._SubParsersAction) -> None:
 
     fmt = argparse.ArgumentDefaultsHelpFormatter
     tr = sub.add_parser("train", help="train a model on tune books", formatter_class=fmt)
-    tr.add_argument("--data", nargs="+", required=True, help="an .abc file, a folder of them, or a named corpus")
-    tr.add_argument("--out", required=True, help="run directory for checkpoints and metrics")
+    tr.add_argument("--data", nargs="+", type=tune_source, required=True,
+                    help="an .abc file, a folder of them, or a named corpus")
+    tr.add_argument("--out", type=folder_to_write, required=True, help="run directory for checkpoints and metrics")
     tr.add_argument("--preset", choices=sorted(PRESETS), default=DEFAULT_PRESET)
-    tr.add_argument("--steps", type=int, help="stop after this many steps (default: the preset's)")
-    tr.add_argument("--minutes", type=float, help="stop after this much training time")
-    tr.add_argument("--seed", type=int, default=0)
+    tr.add_argument("--steps", type=whole(1, 10**9), help="stop after this many steps (default: the preset's)")
+    tr.add_argument("--minutes", type=real(0, MAX_MINUTES), help="stop after this much training time (at most a week)")
+    tr.add_argument("--seed", type=whole(0, MAX_SEED), default=0)
     tr.add_argument("--resume", action="store_true", help="go on from RUN_DIR/last.safetensors")
     tr.add_argument("--quiet", action="store_true", help="no progress bar")
     tr.add_argument("--device", choices=DEVICE_CHOICES, default="auto",
@@ -191,8 +206,8 @@ def add_train_parser(sub: argparse._SubParsersAction) -> None:
     tr.add_argument("--precision", choices=PRECISIONS,
                     help="auto: bf16 autocast on cuda, float32 elsewhere; bf16: on the CPU too (fast on CPUs with "
                          "bf16 instructions); fp32 (default: auto, or the resumed run's)")
-    tr.add_argument("--nproc", type=int, default=1, metavar="N",
-                    help="train in N processes on this machine (DistributedDataParallel: gloo on CPU, "
+    tr.add_argument("--nproc", type=whole(1, 64), default=1, metavar="N",
+                    help="train in N processes on this machine, 1 to 64 (DistributedDataParallel: gloo on CPU, "
                          "NCCL on GPUs); for several machines use torchrun, see the README")
     tr.add_argument("--diagnostics", action="store_true",
                     help="log gradient reach and per-layer gradient norms; draw them with `tunesmith plot`")
@@ -202,7 +217,11 @@ def add_train_parser(sub: argparse._SubParsersAction) -> None:
     tr.add_argument("--transpose", choices=["none", "all"],
                     help="all: train on every tune in its other keys too "
                          "(default: the preset's, all for small; or the resumed run's)")
-    tr.set_defaults(func=cmd_train)
+    tr.add_argument("--fim-rate", type=float, metavar="SHARE",
+                    help="share of training tunes (0 to 1) rearranged prefix, suffix, middle at bar lines, so the "
+                         "model learns to fill gaps too; held-out bpc stays left to right (default: 0, or the "
+                         "resumed run's)")
+    tr.set_defaults(func=checked(tr, cmd_train))
 
 
 def add_demo_parser(sub: argparse._SubParsersAction) -> None:
@@ -210,24 +229,25 @@ def add_demo_parser(sub: argparse._SubParsersAction) -> None:
     fmt = argparse.ArgumentDefaultsHelpFormatter
     demo = sub.add_parser("demo", help="eight new tunes of the common types, rendered, in a page to open",
                           formatter_class=fmt)
-    demo.add_argument("--model", help="run directory (default: the model shipped with Tunesmith)")
-    demo.add_argument("--out", default="out/demo", help="folder for the tunes and index.html")
-    demo.add_argument("--seed", type=int, help="the same seed writes the same tunes (default: a fresh one)")
+    demo.add_argument("--model", type=model_run, help="run directory (default: the model shipped with Tunesmith)")
+    demo.add_argument("--out", type=folder_to_write, default="out/demo", help="folder for the tunes and index.html")
+    demo.add_argument("--seed", type=whole(0, MAX_SEED),
+                      help="the same seed writes the same tunes (default: a fresh one)")
     demo.add_argument("--train", action="store_true", help="train a model first, as the MIT lab does")
-    demo.add_argument("--data", default="oneills", help="with --train: the tunes to learn")
-    demo.add_argument("--run", default=str(DEMO_RUN), help="with --train: the run directory")
-    demo.add_argument("--minutes", type=float, default=4.0, help="with --train: training time")
-    demo.set_defaults(func=cmd_demo)
+    demo.add_argument("--data", type=tune_source, default="oneills", help="with --train: the tunes to learn")
+    demo.add_argument("--run", type=folder_to_write, default=str(DEMO_RUN), help="with --train: the run directory")
+    demo.add_argument("--minutes", type=real(0, MAX_MINUTES), default=4.0, help="with --train: training time")
+    demo.set_defaults(func=checked(demo, cmd_demo))
 
 
 def add_export_parser(sub: argparse._SubParsersAction) -> None:
     """`tunesmith export`: a run's model as one file."""
     fmt = argparse.ArgumentDefaultsHelpFormatter
     exp = sub.add_parser("export", help="a run's model as one .safetensors file", formatter_class=fmt)
-    exp.add_argument("run", help="run directory")
-    exp.add_argument("--out", required=True, help="the file to write")
+    exp.add_argument("run", type=model_run, help="run directory")
+    exp.add_argument("--out", type=file_to_write, required=True, help="the file to write")
     exp.add_argument("--half", action="store_true", help="float16 weights: half the size")
-    exp.set_defaults(func=cmd_export)
+    exp.set_defaults(func=checked(exp, cmd_export))
 
 
 def add_serve_parser(sub: argparse._SubParsersAction) -> None:
@@ -235,8 +255,9 @@ def add_serve_parser(sub: argparse._SubParsersAction) -> None:
     fmt = argparse.ArgumentDefaultsHelpFormatter
     srv = sub.add_parser("serve", help="the tune workshop in a browser: generate, see, hear, edit, keep",
                          formatter_class=fmt)
-    srv.add_argument("--model", help="run directory, or 'default' (default: the newest under ./runs holding "
-                                     "model.safetensors, else the model shipped with Tunesmith)")
+    srv.add_argument("--model", type=model_run, help="run directory, or 'default' (default: the newest under "
+                                                     "./runs holding model.safetensors, else the model shipped "
+                                                     "with Tunesmith)")
     srv.add_argument("--host", default="127.0.0.1", help="address to listen on; other than loopback, a warning")
-    srv.add_argument("--port", type=int, default=8000)
-    srv.set_defaults(func=cmd_serve)
+    srv.add_argument("--port", type=whole(1, 65_535), default=8000)
+    srv.set_defaults(func=checked(srv, cmd_serve))

@@ -9,12 +9,16 @@ Db as often as D):
 
     {"types": [{"rhythm": "reel", "meter": "C|", "tunes": 250, "keys": {"D": 80, "G": 70, ...},
                 "forms": {"2x8r": 150, "2x8": 40, "free": 60}}, ...],
-     "cadences": {"reel": {"part": {"1": 90, "5": 60, ...}, "tune": {"1": 200, "5": 12, ...}}, ...}}
+     "cadences": {"reel": {"part": {"1": 90, "5": 60, ...}, "tune": {"1": 200, "5": 12, ...}}, ...},
+     "phrases": {"2x8rp": {"0.4=0.0;0.5=0.1": 36, "": 17, ...}, ...}}
 
 A form is written "<parts>x<bars per part>", "r" when every part ends with a repeat, "p" when
 the tune starts with a pickup; "free" counts the tunes whose parts differ in length (a request
 is never drawn free: those tunes' share goes to the regular forms in proportion). Cadences are
-scale degrees of the last note (1 = the tonic).
+scale degrees of the last note (1 = the tonic). Phrases are which bars a tune plays again, note
+for note ("part.bar=part.bar", 0-based full bars of each part): in three reels of four, bar 5
+is bar 1 again; the B part often ends as the A part does. A tune drawn a form gets one tune's
+pattern of them, in the book's proportions.
 """
 
 from __future__ import annotations
@@ -23,7 +27,7 @@ import random
 import re
 from collections import Counter
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import lru_cache
 
 from tunesmith.abc.grammar import Form
@@ -117,16 +121,56 @@ def section_ends(bars: list) -> list[list]:
     return [part for part in parts if len(part) > 1] or parts
 
 
+def phrase_pattern(tune: ReadTune) -> str:
+    """Which full bars repeat an earlier one note for note. Example: "0.4=0.0;0.5=0.1" (bars 5, 6 = 1, 2).
+
+    Bars are counted within each part, leaving out a short first or last bar and endings (the
+    sampler counts the same way, tunesmith.sample.phrases)."""
+    seen: dict[tuple, str] = {}
+    pattern = []
+    for part, bars in enumerate(section_ends(tune.bars)):
+        full = [bar for bar in bars if bar.elements and not bar.ending
+                and (bar.expected is None or bar.duration == bar.expected)]
+        for index, bar in enumerate(full):
+            notes = tuple((e.pitch, e.duration) for e in bar.elements)
+            if notes in seen:
+                pattern.append(f"{part}.{index}={seen[notes]}")
+            else:
+                seen[notes] = f"{part}.{index}"
+    return ";".join(pattern)
+
+
+def parse_phrases(pattern: str) -> tuple[tuple[tuple[int, int], tuple[int, int]], ...]:
+    """Example: "0.4=0.0;1.7=0.7" -> (((0, 4), (0, 0)), ((1, 7), (0, 7)))."""
+    copies = []
+    for item in filter(None, pattern.split(";")):
+        bar, source = (tuple(int(n) for n in side.split(".")) for side in item.split("="))
+        copies.append((bar, source))
+    return tuple(copies)
+
+
+def with_phrases(form: Form | None, table: dict, rng: random.Random) -> Form | None:
+    """The form with the bars it plays again drawn from the book's tunes of that form (none if it has none)."""
+    counts = table.get("phrases", {}).get(form_key(form)) if form is not None else None
+    if not counts or form.copies:
+        return form
+    copies = tuple(c for c in parse_phrases(_choice(rng, counts)) if max(c[0][1], c[1][1]) < form.bars_per_part)
+    return replace(form, copies=copies)
+
+
 def form_table(texts: Iterable[str]) -> dict:
     """What the tunes look like, by type: see the module docstring. Example: form_table(train_texts)."""
     types: dict[tuple[str, str], Counter] = {}
     keys: dict[tuple[str, str], Counter] = {}
     cadences: dict[str, dict[str, Counter]] = {}
+    phrases: dict[str, Counter] = {}
     for text in texts:
-        rhythm, meter, key, form, endings = _summary(text)
+        rhythm, meter, key, form, endings, pattern = _summary(text)
         if not meter:
             continue
         types.setdefault((rhythm, meter), Counter())[form] += 1
+        if form != FREE:
+            phrases.setdefault(form, Counter())[pattern] += 1
         if is_written_key(key):  # only keys a request can ask for ("K:D clef=bass" is not one)
             keys.setdefault((rhythm, meter), Counter())[key] += 1
         counts = cadences.setdefault(rhythm, {"part": Counter(), "tune": Counter()})
@@ -139,15 +183,17 @@ def form_table(texts: Iterable[str]) -> dict:
             for (rhythm, meter), forms in types.items()]
     rows.sort(key=lambda row: -row["tunes"])
     return {"types": rows, "cadences": {r: {k: dict(c.most_common()) for k, c in v.items()}
-                                         for r, v in cadences.items()}}
+                                         for r, v in cadences.items()},
+            "phrases": {form: dict(counts.most_common()) for form, counts in phrases.items()}}
 
 
 @lru_cache(maxsize=1 << 15)  # the same tune books are read by run after run in one process
-def _summary(text: str) -> tuple[str, str, str, str, tuple[int | None, ...]]:
-    """(rhythm, metre, key, form, part endings) of one tune, read once."""
+def _summary(text: str) -> tuple[str, str, str, str, tuple[int | None, ...], str]:
+    """(rhythm, metre, key, form, part endings, phrase pattern) of one tune, read once."""
     fields, tune = parse_fields(text), read_tune(text)
     key = fields.get("K", "")
-    return fields.get("R", ""), fields.get("M", ""), key, _form_of(tune), tuple(_endings_of(tune, key))
+    return (fields.get("R", ""), fields.get("M", ""), key, _form_of(tune), tuple(_endings_of(tune, key)),
+            phrase_pattern(tune))
 
 
 def _choice(rng: random.Random, counts: dict[str, int]) -> str:
@@ -204,7 +250,7 @@ def draw_request(table: dict, rng: random.Random, rhythm: str | None = None, met
     del forms[FREE]
     form = parse_form(_choice(rng, dict(forms))) if forms else None
     if form is not None:
-        form = _with_cadences(form, table.get("cadences", {}).get(row["rhythm"]), rng)
+        form = furnished(form, table, row["rhythm"], rng)
     chosen_rhythm = rhythm if rhythm is not None else (row["rhythm"] or None) if drawn_type else None
     if key is None and keys:
         chosen_key = draw_key(table, rng, keys, [row])
@@ -213,11 +259,16 @@ def draw_request(table: dict, rng: random.Random, rhythm: str | None = None, met
     return Drawn(chosen_key or None, chosen_rhythm, meter if meter is not None else row["meter"], form)
 
 
+def furnished(form: Form, table: dict, rhythm: str | None, rng: random.Random) -> Form:
+    """The form with what it leaves open drawn from the book's tunes of that type and form: the degree
+    each part ends on, and the bars it plays again. Example: furnished(Form(2, 8), table, "reel", rng)."""
+    return with_phrases(_with_cadences(form, table.get("cadences", {}).get(rhythm or ""), rng), table, rng)
+
+
 def _with_cadences(form: Form, counts: dict | None, rng: random.Random) -> Form:
     """The form with the degree each part ends on drawn from the book (None where it ends off the scale)."""
-    if not counts or not counts.get("tune"):
+    if form.cadences or not counts or not counts.get("tune"):
         return form
     draw = [_choice(rng, counts["part"]) if counts.get("part") else "None" for _ in range(form.parts - 1)]
     draw.append(_choice(rng, counts["tune"]))
-    return Form(form.parts, form.bars_per_part, form.repeats, form.pickup,
-                tuple(int(d) if d != "None" else None for d in draw))
+    return replace(form, cadences=tuple(int(d) if d != "None" else None for d in draw))

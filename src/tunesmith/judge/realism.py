@@ -81,12 +81,16 @@ def features(text: str) -> dict[str, float]:
     return row | repetition(tune)
 
 
+def pooled(rows: list[dict], name: str) -> list[float]:
+    """One histogram of a set of tunes: each tune's shares summed, normalised (every tune weighs the same).
+
+    Example: pooled([features(t) for t in tunes], "degree")[0] -> share of notes on the tonic."""
+    columns = sorted((k for k in rows[0] if k.startswith(name + "_")), key=lambda k: int(k.rsplit("_", 1)[1]))
+    return _normal([sum(row[column] for row in rows) for column in columns])
+
+
 def overlaps(generated: list[dict], real: list[dict]) -> dict[str, float]:
     """Overlapping area of each pooled histogram between two sets of feature rows (1 = identical)."""
-    def pooled(rows: list[dict], name: str) -> list[float]:
-        columns = sorted((k for k in rows[0] if k.startswith(name + "_")), key=lambda k: int(k.rsplit("_", 1)[1]))
-        return _normal([sum(row[column] for row in rows) for column in columns])
-
     return {name: round(sum(min(a, b) for a, b in zip(pooled(generated, name), pooled(real, name))), 4)
             for name in HISTOGRAMS}
 

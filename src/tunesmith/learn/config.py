@@ -25,6 +25,9 @@ class TrainConfig:
     tokenizer: str = "char"  # "char", or "abc": ABC units such as ^f'2, |:, K:Dmix (see abctokens.py)
     transpose: str = "none"  # "all": every training tune also in its other keys (validation and test never)
     precision: str = "auto"  # "auto": bf16 autocast on CUDA, float32 elsewhere; "bf16": on the CPU too; "fp32"
+    # Share of training tunes rearranged prefix <suf> suffix <mid> middle, so the model also fills gaps
+    # (tunesmith.data.infill); above 0 the vocabulary gains <suf> and <mid>. Held-out tunes stay left to right.
+    fim_rate: float = 0.0
     seed: int = 0
 
 

@@ -20,6 +20,7 @@ import torch.nn.functional as F
 from tunesmith.data.batching import concatenate, random_windows
 from tunesmith.data.corpus import Split, data_fingerprint
 from tunesmith.data.forms import form_table
+from tunesmith.data.infill import training_documents
 from tunesmith.learn import distributed
 from tunesmith.learn.config import DEFAULT_PRESET, PRESETS, Preset, RunState, TrainConfig, TrainingError
 from tunesmith.learn.device import PRECISIONS, autocast, describe_device, resolve_device, to_device
@@ -78,6 +79,10 @@ class Trainer:
         torch.manual_seed(self.config.seed)  # the same initial weights on every rank
         stream_texts = training_texts(self.train_texts, self.config.transpose, self.log)
         self.vocab = build_vocab(self.config.tokenizer, stream_texts)
+        if not 0 <= self.config.fim_rate <= 1:
+            raise TrainingError(f"fim_rate must be from 0 to 1, not {self.config.fim_rate}")
+        if self.config.fim_rate > 0:  # only these runs get the sentinels: a plain run's vocabulary is as before
+            self.vocab = self.vocab.with_sentinels()
         self.network = build_model(self.kind, {"vocab_size": len(self.vocab), **preset.model}).to(self.device)
         self.optimizer = torch.optim.AdamW(
             decay_groups(self.network, self.config.weight_decay), lr=self.config.learning_rate
@@ -87,8 +92,6 @@ class Trainer:
         self.batch_rng = torch.Generator().manual_seed(self.config.seed + self.ranks.rank)
         if self.ranks.enabled:
             torch.manual_seed(self.config.seed + self.ranks.rank)
-        self.stream = concatenate([self.vocab.encode_tune(t) for t in stream_texts])
-        self.chars_per_token = chars_per_token(self.vocab, self.stream)  # chars/s and train bpc count characters
         self.grad_norms: dict[str, float] = {}
         if resume:
             try:
@@ -99,6 +102,9 @@ class Trainer:
                 lines = [line.strip() for line in str(error).splitlines() if line.strip()]
                 reason = f"no {error} in it" if isinstance(error, KeyError) else " ".join(lines[:2])[:300]
                 raise TrainingError(f"{self.run_dir / LAST_FILE}: cannot resume from it ({reason})") from None
+        # Built after _resume, from the run's own seed: the tunes rearranged for infilling are the same again.
+        self.stream = concatenate(training_documents(self.vocab, stream_texts, self.config.fim_rate, self.config.seed))
+        self.chars_per_token = self._chars_per_token()  # chars/s and train bpc count characters
         if not (self.config.max_steps or self.config.max_minutes):
             raise TrainingError("give a number of steps or minutes to train for")
         if self.config.precision not in PRECISIONS:
@@ -107,6 +113,13 @@ class Trainer:
         self.model = distributed.wrap(self.network, self.ranks, self.device)
         if self.ranks.enabled:
             self.log(f"{self.ranks.world_size} processes, {describe_device(self.device)} each")
+
+    def _chars_per_token(self) -> float:
+        """Characters per token of the stream, the sentinels left out: chars_per_token would count
+        "<suf>" as five characters, and they stand for none."""
+        text = self.stream >= self.vocab.num_markers
+        structure = (self.stream == self.vocab.bos) | (self.stream == self.vocab.eos)
+        return chars_per_token(self.vocab, self.stream[text | structure])
 
     def _prepare_run_dir(self, resume: bool) -> None:
         last = self.run_dir / LAST_FILE
@@ -129,9 +142,10 @@ class Trainer:
         if meta["data"]["fingerprint"] != self.data_description["fingerprint"]:
             raise TrainingError(f"{self.run_dir}: --resume with different training data than the run used")
         saved = TrainConfig(**meta["train_config"])
-        if (saved.tokenizer, saved.transpose) != (self.config.tokenizer, self.config.transpose):
+        asked = (self.config.tokenizer, self.config.transpose, self.config.fim_rate)
+        if (saved.tokenizer, saved.transpose, saved.fim_rate) != asked:
             raise TrainingError(f"{self.run_dir}: the run used --tokenizer {saved.tokenizer} --transpose "
-                                f"{saved.transpose}; resume with the same")
+                                f"{saved.transpose} --fim-rate {saved.fim_rate}; resume with the same")
         # The run's own settings win, except how long to go on for.
         self.config = replace(saved, max_steps=self.config.max_steps, max_minutes=self.config.max_minutes)
         self.network.load_state_dict({k[6:]: v for k, v in tensors.items() if k.startswith("model.")})
@@ -369,6 +383,7 @@ def train(
     diagnostics: bool = False,
     tokenizer: str | None = None,
     transpose: str | None = None,
+    fim_rate: float | None = None,
     show_progress: bool = True,
     log: Callable[[str], None] = print,
     device: str = "auto",
@@ -381,7 +396,9 @@ def train(
     precision: auto (bf16 on CUDA), fp32 or bf16 (see tunesmith.learn.device; a resumed run keeps its own).
     Started by torchrun, each process trains one rank (see tunesmith.learn.distributed).
     tokenizer "char" or "abc" and transpose "none" or "all" default to the resumed run's, else to
-    the preset's (`small` transposes; the others do not). Example: train("oneills", "runs/small", minutes=10)
+    the preset's (`small` transposes; the others do not). fim_rate, the share of training tunes rearranged
+    to teach filling in the middle (tunesmith.data.infill), likewise (0 in every preset).
+    Example: train("oneills", "runs/small", minutes=10)
     """
     if not distributed.is_rank_zero():
         log = _quiet
@@ -391,7 +408,8 @@ def train(
     saved = _saved_train_config(Path(run_dir)) if resume else {}
     config = replace(chosen.train, seed=seed, diagnostics=diagnostics,
                      tokenizer=tokenizer or saved.get("tokenizer", chosen.train.tokenizer),
-                     transpose=transpose or saved.get("transpose", chosen.train.transpose))
+                     transpose=transpose or saved.get("transpose", chosen.train.transpose),
+                     fim_rate=fim_rate if fim_rate is not None else saved.get("fim_rate", chosen.train.fim_rate))
     if steps is not None or minutes is not None:
         config = replace(config, max_steps=steps, max_minutes=minutes)
     if precision is not None:

@@ -10,7 +10,7 @@ from tunesmith.abc.grammar import Form
 from tunesmith.abc.instruments import instrument
 from tunesmith.abc.text import canonical_key, canonical_rhythm, meter_fraction
 from tunesmith.abc.theory import is_written_key
-from tunesmith.data.forms import FREE, draw_key, draw_request
+from tunesmith.data.forms import FREE, draw_key, draw_request, with_phrases
 from tunesmith.store.checkpoint import TrainedModel
 
 
@@ -28,9 +28,11 @@ def tune_requests(model: TrainedModel, num: int, key: str | None, meter: str | N
     if isinstance(form, str) and form not in ("auto", FREE):
         raise ValueError(f"form must be a Form, 'auto' or 'free' (got {form!r})")
     chosen = form if isinstance(form, Form) else None
+    # A form asked for plays bars again as the book's tunes of that form do (its cadences are as asked).
+    forms = [with_phrases(chosen, table, rng) for _ in range(num)]
     if allowed:
-        return [(draw_key(table, rng, allowed), meter, rhythm, chosen) for _ in range(num)]
-    return [(key, meter, rhythm, chosen)] * num
+        return [(draw_key(table, rng, allowed), meter, rhythm, f) for f in forms]
+    return [(key, meter, rhythm, f) for f in forms]
 
 
 def check_request(key: str | None, meter: str | None, keys: Sequence[str] | None = None) -> None:

@@ -19,6 +19,7 @@ import torch
 
 from tunesmith.abc.grammar import Form, TuneState
 from tunesmith.data.forms import FREE, form_key
+from tunesmith.sample.phrases import PhraseCopier
 from tunesmith.sample.requests import check_request, instrument_request, request_warnings, tune_requests
 from tunesmith.sample.script import FREE_LINE, ScriptFollower, check_prompt, header_script, shared_prefix
 from tunesmith.store.checkpoint import TrainedModel
@@ -63,6 +64,7 @@ class Sample:
     form: str = FREE  # the form it was asked for, e.g. "2x8r" (see tunesmith.data.forms)
     cadences: tuple[int | None, ...] = ()  # the degree each part was asked to end on
     cadences_dropped: int = 0  # parts whose asked ending the model could not reach: written free
+    copies: tuple = ()  # bars played again, ((part, bar), (earlier part, earlier bar)), as Form.copies
 
 
 def fresh_seed() -> int:
@@ -104,7 +106,9 @@ class _Tune:
     cadences_dropped: int = 0
     form: Form | None = None
     dead_end: bool = False
-    snapshot: tuple | None = None  # (length, TuneState, model state row, logits row) at the last bar line
+    phrases: PhraseCopier | None = None  # the bars the form plays again (tunesmith.sample.phrases)
+    # (length, TuneState, model state row, logits row, PhraseCopier) at the last bar line
+    snapshot: tuple | None = None
     snapshot_due: bool = False
 
 
@@ -276,7 +280,8 @@ def _start_tunes(model: TrainedModel, num: int, key, meter, rhythm, prime: str, 
         raise ValueError("a form (parts, bars per part) needs constrained sampling")
     if pitch_range is not None and not settings.constrain:
         raise ValueError("an instrument's range needs constrained sampling")
-    tunes = [_Tune(ScriptFollower(script), TuneState(f, pitch_range) if settings.constrain else None, form=f)
+    tunes = [_Tune(ScriptFollower(script), TuneState(f, pitch_range) if settings.constrain else None, form=f,
+                   phrases=PhraseCopier(f.copies) if f is not None and f.copies else None)
              for script, (*_, f) in zip(scripts, requests)]
     for tune in tunes:
         _advance(tune, prefix, prime)
@@ -312,20 +317,23 @@ def _advance(tune: _Tune, text: str, prime: str) -> None:
         tune.follower.advance(char)
         if tune.state is None:
             continue
-        entering_sign = tune.state.mode != "sign"
+        was_sign = tune.state.mode == "sign"
         if not tune.state.push(char):
             if forced:
                 shown = (prime or "header") if len(prime) <= 40 else prime[:40] + "..."
                 raise ValueError(f"the opening {shown!r} cannot start a well-formed tune (refused at {char!r}); "
                                  "sample with constrain=False (--free) to use it")
             raise AssertionError("a token the constraint allowed was refused")  # a bug, never input
-        if entering_sign and tune.state.mode == "sign" and tune.follower.done:
+        if tune.phrases is not None:
+            tune.phrases.observe(tune.state, char, was_sign)
+        if not was_sign and tune.state.mode == "sign" and tune.follower.done:
             tune.snapshot_due = True  # a bar line starts: the place to come back to
 
 
 def _take_snapshot(tune: _Tune, length: torch.Tensor, state, row: int, logits: torch.Tensor) -> None:
     tune.snapshot_due, tune.bar_rollbacks = False, 0
-    tune.snapshot = (int(length), tune.state.copy(), _row_state(state, row), logits.clone())
+    phrases = tune.phrases.copy() if tune.phrases is not None else None
+    tune.snapshot = (int(length), tune.state.copy(), _row_state(state, row), logits.clone(), phrases)
 
 
 def _next_token(tune: _Tune, row: int, drawn: int, probs: torch.Tensor, logits: torch.Tensor, state,
@@ -333,6 +341,10 @@ def _next_token(tune: _Tune, row: int, drawn: int, probs: torch.Tensor, logits: 
     """The token for this tune: forced by the script, the one drawn if allowed, else a redraw."""
     if tune.follower.forced() is not None:
         return chooser.scripted(tune, logits[row])
+    if tune.phrases is not None:
+        repeat = tune.phrases.next_token(tune.state, chooser.vocab, drawn)
+        if repeat is not None:
+            return repeat
     if chooser.allowed(tune, drawn):
         return drawn
     token = chooser.sample(tune, probs)
@@ -356,10 +368,11 @@ def _roll_back(tune: _Tune, row: int, logits: torch.Tensor, state, lengths: torc
     if tune.bar_rollbacks >= (MAX_CADENCE_ROLLBACKS if cadence else MAX_ROLLBACKS_PER_BAR) or (
             not cadence and tune.rollbacks >= MAX_ROLLBACKS_PER_TUNE):
         return False
-    length, tune_state, row_state, row_logits = snapshot
+    length, tune_state, row_state, row_logits, phrases = snapshot
     tune.rollbacks += 1
     tune.bar_rollbacks += 1
     tune.state = tune_state.copy()
+    tune.phrases = phrases.copy() if phrases is not None else None
     _set_row_state(state, row, row_state)
     logits[row] = row_logits
     lengths[t] = length
@@ -369,8 +382,9 @@ def _roll_back(tune: _Tune, row: int, logits: torch.Tensor, state, lengths: torc
 def _sample(vocab, row: torch.Tensor, length: torch.Tensor, finished: bool, tune: _Tune, seed: int) -> Sample:
     ids = [i for i in row[: int(length)].tolist() if i >= 0]
     form, cadences = (form_key(tune.form), tune.form.cadences) if tune.form else (FREE, ())
+    copies = tuple(tune.phrases.copied) if tune.phrases is not None else ()
     return Sample(vocab.decode(ids), finished, tune.rollbacks, tune.fallbacks, tune.dead_end, seed,
-                  form, cadences, tune.cadences_dropped)
+                  form, cadences, tune.cadences_dropped, copies)
 
 
 def generate(

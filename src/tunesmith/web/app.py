@@ -10,7 +10,8 @@ with bounded queues: the event loop only waits, and a full queue answers 429.
 The app is made of: schema.py (the requests and answers, their validation and the JSON
 errors), guard.py (the security middleware), jobs.py (the worker pools), tunes.py (one
 tune's URLs, checks and kept notes), and here the Workshop the routes share, create_app
-and the routes. generate is looked up here, so a test can swap the sampler on this module.
+and the routes. Kept tunes live in tunesmith.store.library (SQLite), which the CLI's
+`tunesmith library` reads too. generate is looked up here, so a test can swap the sampler on this module.
 """
 
 from __future__ import annotations
@@ -22,9 +23,9 @@ import threading
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 
-from fastapi import FastAPI
+from fastapi import FastAPI, Query
 from fastapi import Path as PathParam
 from fastapi.responses import FileResponse, PlainTextResponse, Response
 from fastapi.staticfiles import StaticFiles
@@ -37,6 +38,16 @@ from tunesmith.abc.text import parse_fields, split_tunebook
 from tunesmith.render.rendering import RenderError, RenderOptions, ToolMissing, missing_tools, render_tune
 from tunesmith.sample.sampling import SamplingSettings, generate
 from tunesmith.store.checkpoint import TrainedModel, load_model
+from tunesmith.store.library import (
+    KeptTune,
+    Library,
+    LibraryError,
+    LibraryFull,
+    ToolsMissing,
+    UnknownKept,
+    pdf_tools_missing,
+    tune_text,
+)
 from tunesmith.web.guard import API_CSP, DOCS_PATHS, PAGE_CSP, Guard
 from tunesmith.web.jobs import JobPool
 from tunesmith.web.schema import (
@@ -45,6 +56,7 @@ from tunesmith.web.schema import (
     KEY_PATTERN,
     MAX_ABC,
     MAX_BODY,
+    MAX_KEPT_ID,
     METER_PATTERN,
     PATTERN_HINTS,
     RHYTHM_PATTERN,
@@ -54,12 +66,15 @@ from tunesmith.web.schema import (
     GenerateRequest,
     GenerateResponse,
     KeepRequest,
+    KeptPage,
+    KeptUpdate,
+    OpenResponse,
     RenderRequest,
     RenderResponse,
     TuneOut,
     install_error_handlers,
 )
-from tunesmith.web.store import BookFull, KeptBook, TuneStore, UnknownTune, user_data_dir
+from tunesmith.web.store import TuneStore, UnknownTune, user_data_dir
 from tunesmith.web.tunes import MEDIA, _plain_text, keep_notes, quality_record, tune_urls
 
 __all__ = [  # create_app, and what app.py held before it was split, for the tests and callers that import it here
@@ -93,7 +108,7 @@ class Workshop:
         self.run_dir = Path(model_dir) if model_dir else None
         self.model: TrainedModel | None = load_model(self.run_dir) if self.run_dir else None
         self.store = TuneStore(storage_dir)
-        self.kept = KeptBook(data_dir)
+        self.library = Library.open(data_dir)  # imports an old kept.abc the first time
         self.generation = JobPool(max_jobs, max_waiting, "generate")
         self.rendering = JobPool(4, 64, "render")
         self.render_options = RenderOptions(timeout_s=30)
@@ -247,6 +262,7 @@ class Workshop:
         return {**self.render(RenderRequest(abc=text, parent=request.parent), sound), "arranged": "; ".join(said)}
 
     def keep(self, request: KeepRequest) -> dict:
+        """Keep the tune in the library with its settings and checks; the same music twice is said, not kept."""
         meta = self.store.meta(request.id)
         if not meta:
             raise ApiError(404, "no such tune", "id")
@@ -257,10 +273,60 @@ class Workshop:
             raise ApiError(422, "more than one tune (a second X: line); keep one tune at a time", "abc")
         edited = meta.get("edited") or (request.abc is not None and request.abc != self.store.text(request.id))
         try:
-            entry = self.kept.keep(text, keep_notes(meta, bool(edited)))
-        except BookFull as error:
+            kept = self.library.keep(tune_text(text, _kept_notes(meta, bool(edited))), settings=meta.get("settings"),
+                                     checks=quality_record(text, self.index), model=meta.get("model") or "")
+        except LibraryFull as error:
             raise ApiError(507, str(error)) from None
-        return {"kept": entry, "path": str(self.kept.path), "count": len(self.kept.tunes())}
+        except LibraryError as error:
+            raise ApiError(422, str(error), "abc") from None
+        entry = kept_entry(self.library.get(kept.id), with_abc=True)
+        if kept.duplicate:
+            entry |= {"already": True, "message": f"already kept, as tune {kept.id} ({entry['title'] or 'untitled'})"}
+        return {"kept": entry, "path": str(self.library.path), "count": self.library.count()}
+
+    # -- the library
+
+    def kept_tune(self, kept_id: int) -> KeptTune:
+        try:
+            return self.library.get(kept_id)
+        except UnknownKept:
+            raise ApiError(404, "no such kept tune", "kept_id") from None
+
+    def open_kept(self, kept_id: int) -> dict:
+        """A kept tune as a new editable tune (its own id, as a generated one has), for the editor."""
+        tune = self.kept_tune(kept_id)
+        meta = {"source": "library", "kept": tune.id, "model": tune.model, "settings": tune.settings}
+        tune_id = self.store.save(tune.abc, meta)
+        return {**self.tune_out(tune_id, tune.abc), "kept": kept_entry(tune)}
+
+    def update_kept(self, kept_id: int, change: KeptUpdate) -> dict:
+        try:
+            tune = self.library.update(kept_id, title=change.title, notes=change.notes, rating=change.rating)
+        except UnknownKept:
+            raise ApiError(404, "no such kept tune", "kept_id") from None
+        except LibraryError as error:  # what the schema cannot see: a lone surrogate, a blank title after strip
+            raise ApiError(422, str(error), "title" if "title" in str(error) else "notes") from None
+        return kept_entry(tune, with_abc=True)
+
+    def delete_kept(self, kept_id: int) -> dict:
+        try:
+            tune = self.library.delete(kept_id)
+        except UnknownKept:
+            raise ApiError(404, "no such kept tune", "kept_id") from None
+        return {"deleted": kept_entry(tune), "count": self.library.count()}
+
+    def kept_page(self, page: KeptPage) -> dict:
+        tunes = self.library.list_tunes(page.offset, page.limit)
+        return {"path": str(self.library.path), "count": self.library.count(), "offset": page.offset,
+                "limit": page.limit, "tunes": [kept_entry(tune) for tune in tunes]}
+
+    def kept_pdf(self) -> bytes:
+        try:
+            return self.library.export_pdf(timeout=self.render_options.timeout_s * 4)
+        except ToolsMissing as error:
+            raise ApiError(503, str(error)) from None
+        except LibraryError as error:
+            raise ApiError(500, str(error)) from None
 
     def health(self) -> dict:
         info = self.model_info()
@@ -274,7 +340,9 @@ class Workshop:
             "novelty": self.novelty,
             "tools_missing": missing,
             "jobs": {"generate": self.generation.state(), "render": self.rendering.state()},
-            "kept": str(self.kept.path),
+            "kept": str(self.library.path),
+            "library": {"count": self.library.count(), "pdf_tools_missing": pdf_tools_missing(),
+                        "migration": self.library.migration.summary() if self.library.migration else None},
             "limits": {"num": 16, "max_chars": 4000, "abc_chars": MAX_ABC, "body_bytes": MAX_BODY},
             "form_options": [name for name in FORM_OPTIONS if name in sampler_options()],
             "instruments": {name: {"low": player.low, "high": player.high, "keys": list(player.keys)}
@@ -298,7 +366,8 @@ def create_app(
     """The workshop app. model_dir None: everything but generation works, and the page says how to train.
 
     storage_dir holds generated tunes by id; data_dir (default $TUNESMITH_HOME or
-    ~/.local/share/tunesmith) holds kept.abc. Generation runs max_jobs at a time with at most
+    ~/.local/share/tunesmith) holds the kept tunes' library.sqlite (an old kept.abc there is
+    imported into it the first time). Generation runs max_jobs at a time with at most
     max_waiting queued behind them (then 429). novelty=False skips indexing the training tunes
     (no copied-bars figure). allowed_hosts: Host headers to accept (None: any).
     """
@@ -354,19 +423,67 @@ def _add_routes(app: FastAPI, shop: Workshop) -> None:
 
     @app.post("/api/keep")
     def keep(request: KeepRequest) -> dict:
-        """Append the tune to kept.abc with its settings as N: lines (the whole file replaced atomically)."""
+        """Keep the tune in the library, its settings as N: lines; the same music kept again answers `already`."""
         return shop.keep(request)
 
+    _add_library_routes(app, shop)
+
+
+KeptId = Annotated[int, PathParam(ge=1, le=MAX_KEPT_ID, description="the kept tune's number, as /api/kept lists it")]
+
+
+def _add_library_routes(app: FastAPI, shop: Workshop) -> None:
     @app.get("/api/kept")
-    def kept() -> dict:
-        """The kept tunes, in the order they were kept."""
-        tunes = shop.kept.tunes()
-        return {"path": str(shop.kept.path), "count": len(tunes), "tunes": tunes}
+    def kept(page: Annotated[KeptPage, Query()]) -> dict:
+        """The kept tunes, newest first, a page at a time (their ABC comes with GET /api/kept/{kept_id})."""
+        return shop.kept_page(page)
 
     @app.get("/api/kept.abc", response_class=PlainTextResponse)
     def kept_book() -> PlainTextResponse:
-        """The whole tune book of kept tunes, as a file."""
-        return PlainTextResponse(shop.kept.read(), headers={"content-disposition": 'attachment; filename="kept.abc"'})
+        """Every kept tune as one tune book, oldest first, numbered X:1 to X:n."""
+        return PlainTextResponse(shop.library.export_abc(),
+                                 headers={"content-disposition": 'attachment; filename="kept.abc"'})
+
+    @app.get("/api/kept.pdf", responses={200: {"content": {"application/pdf": {}}}})
+    async def kept_pdf() -> Response:
+        """The tune book as a printable PDF (abcm2ps and Ghostscript; 503 naming them when missing)."""
+        pdf = await shop.rendering.run(shop.kept_pdf)
+        return Response(pdf, media_type="application/pdf",
+                        headers={"content-disposition": 'attachment; filename="kept.pdf"'})
+
+    @app.get("/api/kept/{kept_id}")
+    def kept_tune(kept_id: KeptId) -> dict:
+        """One kept tune: its ABC, settings, checks, model, when it was kept, notes and rating."""
+        return kept_entry(shop.kept_tune(kept_id), with_abc=True)
+
+    @app.post("/api/kept/{kept_id}/open", response_model=OpenResponse)
+    def open_kept(kept_id: KeptId) -> dict:
+        """A kept tune back in the editor: a new tune id with its URLs, as /api/generate gives."""
+        return shop.open_kept(kept_id)
+
+    @app.patch("/api/kept/{kept_id}")
+    def update_kept(kept_id: KeptId, change: KeptUpdate) -> dict:
+        """Rename a kept tune (its T: line too), or change its notes or rating."""
+        return shop.update_kept(kept_id, change)
+
+    @app.delete("/api/kept/{kept_id}")
+    def delete_kept(kept_id: KeptId) -> dict:
+        """Delete a kept tune from the library."""
+        return shop.delete_kept(kept_id)
+
+
+def kept_entry(tune: KeptTune, with_abc: bool = False) -> dict:
+    """A kept tune as the API shows it; `number` is its id, which stays its own while others come and go."""
+    entry = {"id": tune.id, "number": tune.id, "title": tune.title, "created": tune.created, "model": tune.model,
+             "rating": tune.rating, "notes": tune.notes}
+    return entry | ({"abc": tune.abc, "settings": tune.settings, "checks": tune.checks} if with_abc else {})
+
+
+def _kept_notes(meta: dict, edited: bool) -> list[str]:
+    """The N: lines a keep adds: how it was made; none for a tune reopened from the library, which has its own."""
+    if meta.get("source") == "library":
+        return ["edited in the workshop after it was kept"] if edited else []
+    return keep_notes(meta, edited)
 
 
 def _with_tool_errors(fn: Callable, *args: object) -> object:

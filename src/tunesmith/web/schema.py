@@ -17,6 +17,7 @@ from starlette.exceptions import HTTPException
 from tunesmith.abc.instruments import INSTRUMENTS, instrument
 from tunesmith.abc.theory import KEY_FIELD_PATTERN
 from tunesmith.sample.sampling import SamplingSettings
+from tunesmith.store.library import MAX_NOTES_BYTES, MAX_PAGE, MAX_TITLE_CHARS, LibraryError
 from tunesmith.web.store import TUNE_ID
 
 MAX_BODY = 64 * 1024  # bytes; the largest request is one ABC text of at most MAX_ABC characters
@@ -122,6 +123,44 @@ class KeepRequest(BaseModel):
     abc: str | None = Field(None, min_length=1, max_length=MAX_ABC, description="the text to keep (default: the id's)")
 
 
+MAX_KEPT_ID = 2**63 - 1  # SQLite's largest rowid
+TITLE_PATTERN = r"^[^\x00-\x1f\x7f]*$"  # one line: a newline in a title would start a new ABC field
+
+
+class KeptUpdate(BaseModel):
+    """What a player changes about a kept tune; a field left out stays as it is."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    title: str | None = Field(None, min_length=1, max_length=MAX_TITLE_CHARS, pattern=TITLE_PATTERN)
+    notes: str | None = Field(None, max_length=MAX_NOTES_BYTES, description="the player's own notes")
+    rating: int | None = Field(None, ge=0, le=5, description="0 (none) to 5 stars")
+
+    @field_validator("title")
+    @classmethod
+    def _title_not_blank(cls, value: str | None) -> str | None:
+        if value is not None and not value.strip():
+            raise ValueError("a title cannot be blank")
+        return value
+
+    @field_validator("notes")
+    @classmethod
+    def _notes_fit(cls, value: str | None) -> str | None:
+        # In bytes, as the library counts them; max_length above counts characters.
+        if value is not None and len(value.encode("utf-8", "surrogatepass")) > MAX_NOTES_BYTES:
+            raise ValueError(f"the notes are at most {MAX_NOTES_BYTES:,} bytes")
+        return value
+
+
+class KeptPage(BaseModel):
+    """Which kept tunes to list, newest first."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    offset: int = Field(0, ge=0, le=10**6)
+    limit: int = Field(100, ge=1, le=MAX_PAGE)
+
+
 class TuneOut(BaseModel):
     id: str
     title: str
@@ -146,11 +185,16 @@ class ArrangeResponse(RenderResponse):
     arranged: str  # what was done, in words
 
 
+class OpenResponse(TuneOut):
+    kept: dict  # the kept tune this editable copy was made from
+
+
 PATTERN_HINTS = {
     "key": "use a root A-G, then # or b, then a mode (m, dor, mix, ...), e.g. G, Ador, F#m, Bbmix",
     "meter": "use C, C| or a fraction such as 6/8 or 3/4",
     "rhythm": "use letters and spaces only, e.g. reel, slip jig",
     "id": "a tune id is 32 hex digits", "parent": "a tune id is 32 hex digits", "tune_id": "a tune id is 32 hex digits",
+    "title": "a title is one line of printable text",
 }
 
 
@@ -191,6 +235,11 @@ def install_error_handlers(app: FastAPI) -> None:
         full = error.errno == errno.ENOSPC
         return answer(507 if full else 500, f"the server could not read or write its files ({error.strerror or error})",
                       None)
+
+    @app.exception_handler(LibraryError)
+    async def library_error(_: Request, error: LibraryError) -> JSONResponse:
+        # What the routes do not turn into a 4xx themselves: the database locked past its timeout, or not one.
+        return answer(503, f"the tune library: {error}", None)
 
     @app.exception_handler(HTTPException)
     async def http_error(_: Request, error: HTTPException) -> JSONResponse:

@@ -1,14 +1,14 @@
 // The workshop page: settings -> /api/generate, each tune drawn from /api/tunes/{id}.svg,
-// edits re-rendered through /api/render, kept tunes through /api/keep and /api/kept.
+// edits re-rendered through /api/render, kept tunes through /api/keep and the library's /api/kept.
 // No libraries and no inline code: the server's Content-Security-Policy allows only this file.
 "use strict";
 
 const $ = (selector, root = document) => root.querySelector(selector);
 const EDIT_DELAY_MS = 600; // wait for a pause in typing before re-rendering
 
-async function api(path, body) {
-  const options = body === undefined ? {} : {
-    method: "POST", headers: {"Content-Type": "application/json"}, body: JSON.stringify(body),
+async function api(path, body, method = "POST") {
+  const options = body === undefined ? (method === "POST" ? {} : {method}) : {
+    method, headers: {"Content-Type": "application/json"}, body: JSON.stringify(body),
   };
   const response = await fetch(path, options);
   const type = response.headers.get("content-type") || "";
@@ -38,6 +38,7 @@ async function showHealth() {
       showError(`Missing tools: ${health.tools_missing.join(", ")} (scores or audio will fail)`);
     }
     $("#kept-path").textContent = health.kept;
+    $("#kept-pdf").hidden = Boolean(health.library && health.library.pdf_tools_missing.length);
     showInstruments(health.instruments || {});
   } catch (error) {
     $("#model-status").textContent = `The server did not answer: ${error.message}`;
@@ -113,7 +114,8 @@ async function generate(event) {
     clearInterval(timer);
     const list = $("#tunes");
     list.replaceChildren();
-    result.tunes.forEach((tune, i) => list.append(tuneCard(tune, result, i)));
+    result.tunes.forEach((tune, i) => list.append(
+      tuneCard(tune, `tune ${i + 1} of ${result.tunes.length}, seed ${result.seed}`)));
     $("#progress-text").textContent = `${result.tunes.length} tunes in ${result.seconds.toFixed(1)} s (seed ${result.seed})`;
     await Promise.all([...list.querySelectorAll(".tune")].map(card => drawScore(card)));
     showHealth(); // the copied-bars index may have become ready meanwhile
@@ -133,9 +135,9 @@ function showError(message) {
 
 // ---------------------------------------------------------------- one tune
 
-function tuneCard(tune, result, index) {
+function tuneCard(tune, origin) {
   const card = $("#tune-template").content.firstElementChild.cloneNode(true);
-  $(".origin", card).textContent = `tune ${index + 1} of ${result.tunes.length}, seed ${result.seed}`;
+  $(".origin", card).textContent = origin;
   $(".abc", card).value = tune.abc;
   showTune(card, tune);
   $(".abc", card).addEventListener("input", () => scheduleRender(card));
@@ -263,31 +265,79 @@ async function keep(card) {
   status.textContent = "keeping…";
   try {
     const result = await api("/api/keep", {id: card.dataset.id, abc: $(".abc", card).value});
-    status.textContent = result.kept.already ? `already kept, as tune ${result.kept.number}` :
-      `kept as tune ${result.kept.number} of ${result.count} in ${result.path}`;
+    status.textContent = result.kept.already ? result.kept.message :
+      `kept as tune ${result.kept.number}; ${result.count} in the library`;
     await showKept();
   } catch (error) {
     status.textContent = `not kept: ${error.message}`;
   }
 }
 
+// The list shows each tune's own number (it stays the same when others are deleted), so the
+// list itself is unnumbered: no "1. ▶ 1." twice over.
 async function showKept() {
   try {
-    const book = await api("/api/kept");
+    const book = await api("/api/kept?limit=200");
     $("#kept-path").textContent = book.path;
-    $("#kept-list").replaceChildren(...book.tunes.map(tune => {
-      const item = document.createElement("li");
-      const details = document.createElement("details");
-      const summary = document.createElement("summary");
-      const text = document.createElement("pre");
-      summary.textContent = `${tune.number}. ${tune.title || "(untitled)"}`;
-      text.textContent = tune.abc;
-      details.append(summary, text);
-      item.append(details);
-      return item;
-    }));
+    $("#kept-count").textContent = book.count > book.tunes.length ?
+      `the newest ${book.tunes.length} of ${book.count} tunes` : `${book.count} tune${book.count === 1 ? "" : "s"}`;
+    $("#kept-list").replaceChildren(...book.tunes.map(keptItem));
   } catch (error) {
     $("#kept-list").replaceChildren(Object.assign(document.createElement("li"), {textContent: error.message}));
+  }
+}
+
+function keptItem(tune) {
+  const item = document.createElement("li");
+  const name = `${tune.number}. ${tune.title || "(untitled)"}`;
+  const title = Object.assign(document.createElement("span"), {className: "kept-title", textContent: name});
+  const when = Object.assign(document.createElement("span"), {className: "status",
+    textContent: ` kept ${tune.created.slice(0, 10)}${tune.rating ? `, ${"★".repeat(tune.rating)}` : ""}`});
+  const status = Object.assign(document.createElement("span"), {className: "status"});
+  const button = (label, action) => {
+    const b = Object.assign(document.createElement("button"), {type: "button", textContent: label});
+    b.setAttribute("aria-label", `${label} ${name}`);
+    b.addEventListener("click", () => action(tune, status));
+    return b;
+  };
+  const actions = Object.assign(document.createElement("span"), {className: "kept-actions"});
+  actions.append(button("Open", openKept), button("Rename", renameKept), button("Delete", deleteKept), status);
+  item.append(title, when, actions);
+  return item;
+}
+
+async function openKept(tune, status) {
+  status.textContent = "opening…";
+  try {
+    const opened = await api(`/api/kept/${tune.id}/open`, {});
+    const card = tuneCard(opened, `kept tune ${tune.number}, reopened: edit it, then keep it again`);
+    $("#tunes").prepend(card);
+    status.textContent = "";
+    card.scrollIntoView({block: "start"});
+    await drawScore(card);
+  } catch (error) {
+    status.textContent = `not opened: ${error.message}`;
+  }
+}
+
+async function renameKept(tune, status) {
+  const title = window.prompt(`New title for tune ${tune.number}`, tune.title);
+  if (title === null || !title.trim() || title === tune.title) return;
+  try {
+    await api(`/api/kept/${tune.id}`, {title: title.trim()}, "PATCH");
+    await showKept();
+  } catch (error) {
+    status.textContent = `not renamed: ${error.message}`;
+  }
+}
+
+async function deleteKept(tune, status) {
+  if (!window.confirm(`Delete tune ${tune.number}, ${tune.title || "(untitled)"}, from the library?`)) return;
+  try {
+    await api(`/api/kept/${tune.id}`, undefined, "DELETE");
+    await showKept();
+  } catch (error) {
+    status.textContent = `not deleted: ${error.message}`;
   }
 }
 

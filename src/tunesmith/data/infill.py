@@ -1,0 +1,196 @@
+"""Fill-in-the-middle documents (Bavarian et al. 2022, "Efficient Training of Language Models to Fill
+in the Middle"), cut at bar lines. No torch.
+
+A share of the training tunes (TrainConfig.fim_rate) is rearranged in PSM order, so one model both
+writes left to right and fills a gap given the music on both sides of it:
+
+    <s> X:1 ... K:D\\n|:ABcd|efga|  <suf>  |c2BA:|  <mid>  bagf|edcB|  </s>
+        '--- header + prefix ---'         suffix         middle: the hidden bars
+
+Every cut is at a bar boundary of the body (just after a bar line), and the header always stays in
+the prefix. The middle is 1..MAX_GAP_BARS whole bars or, one time in WHOLE_PART_SHARE, a whole part:
+the gaps `tunesmith fill --bars 5-8` and `tunesmith continue --part B` ask the model to fill.
+Which tunes are rearranged, and how, depends only on the run's seed and the tune's place in the
+stream, so a resumed run rebuilds the identical stream.
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from tunesmith.abc.reader import read_tune
+from tunesmith.abc.text import FIELD_LINE, TOKEN
+from tunesmith.data.vocab import ABCTokenVocab, CharVocab
+
+MAX_GAP_BARS = 8  # `fill --bars` hides up to eight bars: a phrase, or half of a reel's part
+WHOLE_PART_SHARE = 0.25  # the other gaps are runs of 1..8 bars at any place
+MUSIC = frozenset({"note", "chord", "rest", "barrest"})  # tokens that make a bar more than signs and spaces
+
+
+@dataclass(frozen=True)
+class Infill:
+    """A tune cut in three at bar boundaries: prefix + middle + suffix is the tune, character for character."""
+
+    prefix: str  # the header and the bars before the gap
+    middle: str  # the hidden bars
+    suffix: str  # the bars after the gap (may be empty)
+
+    def psm(self) -> str:
+        """The document as text, for reading. Example: "X:1\\nK:D\\nAB|<suf>ef|<mid>cd|"."""
+        return f"{self.prefix}<suf>{self.suffix}<mid>{self.middle}"
+
+
+def body_start(text: str) -> int:
+    """Offset of the first body line: after K:, or at the first line that is not a field (comments skipped),
+    as `tunesmith.abc.text.header_and_body` reads a tune. Example: "X:1\\nK:D\\nAB|" -> 8."""
+    offset = 0
+    for line in text.split("\n"):
+        if not line.lstrip().startswith("%"):
+            match = FIELD_LINE.match(line)
+            if not match:
+                return offset
+            if match.group(1) == "K":
+                return min(offset + len(line) + 1, len(text))
+        offset += len(line) + 1
+    return len(text)
+
+
+def _is_field_line(line: str) -> bool:
+    """A field line inside the body (K:G, P:B), read as the reader reads it: "A:|" is music."""
+    match = FIELD_LINE.match(line)
+    return bool(match) and not match.group(2).startswith(("|", ":"))
+
+
+def split_at_bars(text: str) -> list[int]:
+    """Offsets o_0 < ... < o_n with bar i = text[o_i:o_i+1]: o_0 is where the body starts, o_n is len(text),
+    and every other offset is just after a bar line. [] for a tune without a note or rest.
+
+    Each bar holds music: a bar line with nothing sounding before it ("|\\n|:") goes with the bar that
+    follows, and what comes after the last bar line (a newline) with the last bar, so the bars are
+    the ones `tunesmith.abc.reader.read_tune` counts. Example: "K:D\\nAB|\\n|:cd|ef" -> [4, 7, 13, 15].
+    """
+    start = body_start(text)
+    cuts, music, offset = [start], False, start
+    for line in text[start:].split("\n"):
+        if not _is_field_line(line):
+            for token in TOKEN.finditer(line):
+                if token.lastgroup == "bar" and music:
+                    cuts.append(offset + token.end())
+                    music = False
+                elif token.lastgroup in MUSIC:
+                    music = True
+        offset += len(line) + 1
+    if music:
+        cuts.append(len(text))
+    elif len(cuts) > 1:
+        cuts[-1] = len(text)
+    return cuts if len(cuts) > 1 else []
+
+
+def part_starts(text: str, bars: int) -> list[int]:
+    """The bars (0-based, as split_at_bars counts them) that open a part: after a repeat sign or a
+    double bar, a second ending not counted. [0] when the reader counts the bars otherwise (Z4).
+
+    Example: "K:D\\n|:AB|cd:|\\n|:ef|ga:|" -> [0, 2].
+    """
+    read = read_tune(text).bars
+    if len(read) != bars:
+        return [0]
+    return [i for i, bar in enumerate(read) if i == 0 or (bar.new_section and (bar.ending or 0) < 2)]
+
+
+def has_pickup(text: str, bars: int) -> bool:
+    """Whether the first bar is an anacrusis (shorter than the metre), so that bar 1 is the bar after it."""
+    read = read_tune(text).bars
+    return len(read) == bars and read[0].expected is not None and read[0].duration < read[0].expected
+
+
+def draw_gap(bars: int, parts: Sequence[int], rng: random.Random) -> tuple[int, int]:
+    """The hidden bars [first, end): a whole part (when there are two or more), else 1..8 bars anywhere."""
+    if len(parts) > 1 and rng.random() < WHOLE_PART_SHARE:
+        part = rng.randrange(len(parts))
+        return parts[part], (*parts, bars)[part + 1]
+    length = rng.randint(1, min(MAX_GAP_BARS, bars))
+    first = rng.randrange(bars - length + 1)
+    return first, first + length
+
+
+def cut(text: str, cuts: Sequence[int], first: int, end: int) -> Infill:
+    """The tune with bars [first, end) hidden."""
+    return Infill(text[: cuts[first]], text[cuts[first] : cuts[end]], text[cuts[end] :])
+
+
+def fim_arrange(text: str, rng: random.Random) -> Infill | None:
+    """A random gap of whole bars (see draw_gap) cut out of the tune; None for a tune without bars."""
+    cuts = split_at_bars(text)
+    if not cuts:
+        return None
+    bars = len(cuts) - 1
+    first, end = draw_gap(bars, part_starts(text, bars), rng)
+    return cut(text, cuts, first, end)
+
+
+def hidden_bars(text: str, bars: tuple[int, int] | str) -> Infill | None:
+    """The tune with the bars a benchmark or a command names hidden; None if the tune has no such bars.
+
+    bars: (first, last), 1-based and inclusive, counting full bars (a pickup is bar 0), e.g. (5, 8);
+    or a part by its letter, "A" the first, "B" the second.
+    """
+    cuts = split_at_bars(text)
+    if not cuts:
+        return None
+    count = len(cuts) - 1
+    if isinstance(bars, str):
+        starts = part_starts(text, count)
+        part = ord(bars.upper()) - ord("A")
+        if not (len(bars) == 1 and 0 <= part < len(starts)):
+            return None
+        return cut(text, cuts, starts[part], (*starts, count)[part + 1])
+    pickup = has_pickup(text, count)
+    first, end = bars[0] - 1 + pickup, bars[1] + pickup
+    if not (pickup <= first < end <= count):
+        return None
+    return cut(text, cuts, first, end)
+
+
+Vocab = CharVocab | ABCTokenVocab
+
+
+def psm_ids(vocab: Vocab, prefix: str, suffix: str, middle: str | None = None, strict: bool = True) -> list[int]:
+    """<s> prefix <suf> suffix <mid>, then middle </s> when it is given (training) or nothing (a prompt to fill).
+
+    Each part is encoded on its own, so the ABC units at a cut are the same whether the middle is
+    known or written by the sampler.
+    """
+    if not vocab.has_sentinels:
+        raise ValueError("this model was not trained to fill in the middle (its vocabulary has no <suf> "
+                         "and <mid>); train one with --fim-rate")
+    ids = [vocab.bos, *vocab.encode(prefix, strict), vocab.suf, *vocab.encode(suffix, strict), vocab.mid]
+    return ids if middle is None else [*ids, *vocab.encode(middle, strict), vocab.eos]
+
+
+def fim_document(vocab: Vocab, text: str, rng: random.Random) -> list[int]:
+    """One training document rearranged in PSM order; a tune without bars stays left to right."""
+    infill = fim_arrange(text, rng)
+    if infill is None:
+        return vocab.encode_tune(text)
+    return psm_ids(vocab, infill.prefix, infill.suffix, infill.middle)
+
+
+def tune_rng(seed: int, index: int) -> random.Random:
+    """The generator of one tune of the stream: the same for the same run seed and place, on any machine."""
+    return random.Random(f"fim:{seed}:{index}")
+
+
+def training_documents(vocab: Vocab, texts: Sequence[str], fim_rate: float, seed: int) -> list[list[int]]:
+    """Every tune as one document: a share fim_rate in PSM order, the rest left to right (all of them at 0)."""
+    documents = []
+    for index, text in enumerate(texts):
+        rng = tune_rng(seed, index)
+        if fim_rate > 0 and rng.random() < fim_rate:
+            documents.append(fim_document(vocab, text, rng))
+        else:
+            documents.append(vocab.encode_tune(text))
+    return documents
