@@ -25,6 +25,7 @@ from tunesmith.cli.common import (
     whole,
 )
 from tunesmith.cli.render import _add_render_options, _formats, _render_options
+from tunesmith.judge.critic import DEFAULT_CANDIDATES
 
 # -- generate ---------------------------------------------------------------------
 
@@ -74,14 +75,22 @@ def cmd_generate(args: argparse.Namespace) -> int:
     for warning in request_warnings(model, args.rhythm, args.meter):
         print(f"tunesmith: {warning}", file=sys.stderr)
     started = time.perf_counter()
-    samples = sample_tunes(
-        model, args.num, key=args.key, meter=args.meter, rhythm=args.rhythm,
-        prime=args.prime.replace("\\n", "\n"), settings=settings, seed=seed,
-        form=None if args.free else form, keys=keys, pitch_range=pitch_range,
-    )
+    request = dict(key=args.key, meter=args.meter, rhythm=args.rhythm, prime=args.prime.replace("\\n", "\n"),
+                   settings=settings, seed=seed, form=None if args.free else form, keys=keys,
+                   pitch_range=pitch_range)
+    critiques = [None] * args.num
+    if args.candidates > 1:
+        from tunesmith.judge.critic import best_of
+
+        samples, critiques = zip(*best_of(model, args.num, args.candidates, _novelty(model), **request))
+    else:
+        samples = sample_tunes(model, args.num, **request)
     seconds = time.perf_counter() - started
     command = _provenance(args, run, seed)
     notes = [[command, *_sample_notes(sample, i, len(samples), args)] for i, sample in enumerate(samples, start=1)]
+    for note, critique in zip(notes, critiques):
+        if critique is not None:
+            note.append(critique.provenance(args.candidates))
     texts = [_chorded(s.text, note) if args.chords else s.text for s, note in zip(samples, notes)]
     paths = write_tunes(texts, Path(args.out) if args.out else None, notes,
                         notes_at_end=args.prime.startswith("X:"))
@@ -91,6 +100,19 @@ def cmd_generate(args: argparse.Namespace) -> int:
     _report_sampling(samples, seconds, args, paths)
     print(f"seed {seed}: `{command}` writes these tunes again", file=sys.stderr)
     return 0
+
+
+def _novelty(model):
+    """The training tunes' index for the critic's copy check; None (no check) where they cannot be read."""
+    from tunesmith.judge.critic import novelty_index
+    from tunesmith.judge.evaluation import heldout_texts
+
+    try:
+        return novelty_index(heldout_texts(model)[0])
+    except (KeyError, OSError, ValueError) as error:
+        print(f"tunesmith: the training tunes cannot be read ({error}): candidates are not checked for copies",
+              file=sys.stderr)
+        return None
 
 
 def _provenance(args: argparse.Namespace, run: Path, seed: int) -> str:
@@ -105,6 +127,7 @@ def _provenance(args: argparse.Namespace, run: Path, seed: int) -> str:
     quoted = {k: f"'{v}'" if any(c in str(v) for c in "|# ") else v for k, v in options.items() if v is not None}
     flags = " ".join(f"--{k} {v}" for k, v in quoted.items()) + (" --free" if args.free else "")
     flags += " --chords" if args.chords else ""
+    flags += f" --candidates {args.candidates}"
     return "tunesmith generate " + flags
 
 
@@ -115,6 +138,9 @@ def _sample_notes(sample, number: int, total: int, args: argparse.Namespace) -> 
         ends = " ".join("any" if d is None else str(d) for d in sample.cadences)
         dropped = f" ({sample.cadences_dropped} given up)" if sample.cadences_dropped else ""
         notes[0] += f"; parts end on degrees {ends}{dropped}"
+    if sample.copies:  # bars counted as a player does, from 1 in each part (A, B, ...)
+        bars = ", ".join(f"{chr(65 + p)}{b + 1}={chr(65 + q)}{c + 1}" for (p, b), (q, c) in sample.copies)
+        notes.append(f"bars played again: {bars}")
     if args.instrument:
         from tunesmith.abc.instruments import instrument
 
@@ -189,6 +215,10 @@ def add_generate_parser(sub: argparse._SubParsersAction) -> None:
     gen.add_argument("--meter", type=meter_name, help="M: of every tune, e.g. 6/8, C|")
     gen.add_argument("--rhythm", type=rhythm_name, help="R: of every tune, e.g. reel, jig, hornpipe (one the "
                                                         "model's tune books lack is written with a warning)")
+    gen.add_argument("--candidates", type=whole(1, 16), default=DEFAULT_CANDIDATES, metavar="N",
+                     help="write each tune N times in the same batch and keep the best by the critic "
+                          "(the model's own likelihood, tonic ending, repeated bars, range, no copying: "
+                          "tunesmith.judge.critic); its score goes in the tune's N: lines; 1: the first written")
     gen.add_argument("--seed", type=whole(0, MAX_SEED),
                      help="the same seed and options write the same tunes (default: a fresh one, printed and "
                           "written in each tune's N: line)")

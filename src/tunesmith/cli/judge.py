@@ -128,7 +128,7 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     if args.constrained_vs_free or args.requests or args.keys:
         return _evaluate_control(load_model(run), run, args)
     result = evaluate_model(load_model(run), args.data, args.samples, args.temperature, args.seed,
-                            constrain=not args.free, form=args.form)
+                            constrain=not args.free, form=args.form, candidates=args.candidates)
     where = "held-out split" if result["own_split"] else "data not used in training"
     print(f"{run}: {result['heldout_bpc']:.3f} bits per character on {result['heldout_tunes']} tunes ({where})")
     print(rate_table({"generated": result["generated"], "held-out real": result["reference"]}))
@@ -233,6 +233,8 @@ def add_evaluate_parser(sub: argparse._SubParsersAction) -> None:
                     help="check tunes sampled without the bar and form constraint: the model's own validity")
     ev.add_argument("--form", choices=["auto", "free"], default="auto",
                     help="the form of the generated tunes, as generate gives it (auto) or none (free)")
+    ev.add_argument("--candidates", type=whole(1, 16), default=1, metavar="N",
+                    help="keep each generated tune as the best of N by the critic, as generate --candidates does")
     ev.add_argument("--json", type=file_to_write, help="write every figure here")
     ev.add_argument("--report", type=folder_to_write, help="folder for a Markdown report with plots")
     ev.add_argument("--constrained-vs-free", action="store_true",

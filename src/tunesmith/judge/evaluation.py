@@ -58,13 +58,15 @@ def evaluate_model(
     seed: int = 0,
     constrain: bool = True,
     form: str = "auto",
+    candidates: int = 1,
 ) -> dict:
     """Held-out bits per character, and the tune checks on generated vs held-out real tunes.
 
     Every rate of the generated tunes stands beside the same rate of real held-out tunes,
     and novelty is measured against the model's own training tunes. constrain=False checks
     what the model writes on its own (the figure to compare models by); True, what a user gets
-    (with form "auto", as generate gives it; "free" for no form).
+    (with form "auto", as generate gives it; "free" for no form). candidates > 1 keeps each tune
+    as the best of that many by the critic (tunesmith.judge.critic), as generate --candidates does.
     """
     from tunesmith.judge.quality import NoveltyIndex, check_tune
     from tunesmith.sample.sampling import SamplingSettings, sample_tunes
@@ -78,12 +80,19 @@ def evaluate_model(
     result["unknown_characters"] = sum(ch not in model.vocab.index for t in heldout for ch in t)
     timings["score"] = time.perf_counter() - started
     started = time.perf_counter()
-    generated = sample_tunes(model, samples, settings=SamplingSettings(temperature=temperature, constrain=constrain),
-                             seed=seed, form=form if constrain else None)
-    timings["generate"] = time.perf_counter() - started
-    started = time.perf_counter()
     index = NoveltyIndex(train)
     timings["index"] = time.perf_counter() - started
+    started = time.perf_counter()
+    settings = SamplingSettings(temperature=temperature, constrain=constrain)
+    if candidates > 1:
+        from tunesmith.judge.critic import best_of
+
+        generated = [s for s, _ in best_of(model, samples, candidates, index, settings=settings, seed=seed,
+                                           form=form if constrain else None)]
+    else:
+        generated = sample_tunes(model, samples, settings=settings, seed=seed, form=form if constrain else None)
+    result["candidates"] = candidates
+    timings["generate"] = time.perf_counter() - started
     started = time.perf_counter()
     generated_reports = [check_tune(s.text, index=index) for s in generated]
     timings["check_generated"] = time.perf_counter() - started

@@ -65,6 +65,10 @@ class Sample:
     cadences: tuple[int | None, ...] = ()  # the degree each part was asked to end on
     cadences_dropped: int = 0  # parts whose asked ending the model could not reach: written free
     copies: tuple = ()  # bars played again, ((part, bar), (earlier part, earlier bar)), as Form.copies
+    # The model's own log-likelihood (nats) of the text past the script, and how many tokens that is:
+    # what a critic (tunesmith.judge.critic) weighs candidates by.
+    log_likelihood: float = 0.0
+    scored_tokens: int = 0
 
 
 def fresh_seed() -> int:
@@ -129,6 +133,12 @@ def _set_row_state(state, row: int, saved) -> None:
             tensor[:, row] = part
 
 
+def never_written(vocab) -> list[int]:
+    """Markers a tune never contains: <s>, <unk> and the fill-in-the-middle sentinels (where there are any)."""
+    return [vocab.bos, vocab.unk, *(i for i in (getattr(vocab, "suf", None), getattr(vocab, "mid", None))
+                                    if i is not None)]
+
+
 class _Chooser:
     """Picks each tune's next token: forced by its script, or sampled among what the constraint allows."""
 
@@ -146,7 +156,7 @@ class _Chooser:
         key = (follower.name, follower.item, follower.offset)
         if key not in self.script_masks:
             mask = torch.tensor([follower.accepts(token) for token in self.vocab.tokens])
-            mask[[self.vocab.bos, self.vocab.eos, self.vocab.unk]] = False
+            mask[[self.vocab.eos, *never_written(self.vocab)]] = False
             self.script_masks[key] = mask
         probs = torch.softmax(self.scaled(logits, self.script_masks[key]), dim=-1)
         token = self.sample(tune, probs) if torch.isfinite(probs).all() else None
@@ -180,7 +190,7 @@ class _Chooser:
     def sample_any_allowed(self, tune: _Tune, logits: torch.Tensor) -> int | None:
         """The corner case: every token top-k/top-p kept is refused, so look at all of them."""
         mask = torch.tensor([self.allowed(tune, token) for token in range(len(self.vocab))])
-        mask[[self.vocab.bos, self.vocab.unk]] = False
+        mask[never_written(self.vocab)] = False
         if not mask.any():
             return None
         scaled = self.scaled(logits, mask)
@@ -204,6 +214,7 @@ def sample_tunes(
     form: Form | str | None = None,
     keys: Sequence[str] | None = None,
     pitch_range: tuple[int, int] | None = None,
+    candidates: int = 1,
 ) -> list[Sample]:
     """Sample `num` tunes in one batch. Same model, options and seed -> same tunes; seed None
     draws a fresh one (each Sample says which).
@@ -215,17 +226,22 @@ def sample_tunes(
     request leaves them open; None or "free" asks for none. `keys` are the keys a tune that
     names none may be in (a player's or a session's: drawn in the tune books' proportions);
     `pitch_range` (lowest, highest MIDI note) keeps every note playable on an instrument.
+    `candidates` writes each request that many times, one after another (num x candidates samples
+    come back), for a critic to choose among.
     """
     model.network.eval()
     seed = fresh_seed() if seed is None else seed
-    tunes, prefix = _start_tunes(model, num, key, meter, rhythm, prime, settings, seed, form, keys, pitch_range)
+    tunes, prefix = _start_tunes(model, num, key, meter, rhythm, prime, settings, seed, form, keys, pitch_range,
+                                 candidates)
     chooser = _Chooser(model.vocab, settings, torch.Generator().manual_seed(seed))
-    written, lengths, finished = _decode(model.network, tunes, prefix, prime, chooser)
-    return [_sample(model.vocab, written[t], lengths[t], bool(finished[t]), tunes[t], seed) for t in range(num)]
+    written, lengths, finished, scores = _decode(model.network, tunes, prefix, prime, chooser)
+    return [_sample(model.vocab, written[t], lengths[t], bool(finished[t]), tunes[t], seed, scores[t])
+            for t in range(len(tunes))]
 
 
 def _decode(network, tunes: list[_Tune], prefix: str, prime: str, chooser: _Chooser):
-    """Write every tune of the batch to </s> or max_chars: (tokens written, lengths, finished), one row per tune."""
+    """Write every tune of the batch to </s> or max_chars: (tokens written, lengths, finished, (log-likelihood,
+    tokens scored)), one row per tune."""
     vocab, settings, generator = chooser.vocab, chooser.settings, chooser.generator
     device, num = next(network.parameters()).device, len(tunes)
     prefix_ids = vocab.encode(prefix)
@@ -234,13 +250,14 @@ def _decode(network, tunes: list[_Tune], prefix: str, prime: str, chooser: _Choo
     written[:, : len(prefix_ids)] = torch.tensor(prefix_ids, dtype=torch.long)
     lengths = torch.full((num,), len(prefix_ids), dtype=torch.long)
     finished = torch.zeros(num, dtype=torch.bool)
+    log_likelihood, scored = torch.zeros(num, dtype=torch.float64), torch.zeros(num, dtype=torch.long)
     # Every tune starts with the same forced text, so it is read once for the whole batch.
     logits, state = network(torch.tensor([[vocab.bos, *prefix_ids]] * num, device=device))
     logits = logits[:, -1].float().cpu()  # (B, vocab)
     active = torch.arange(num)  # which tune each row of the batch belongs to
     in_script = {t for t in range(num) if not tunes[t].follower.done}
     while len(active):
-        logits[:, [vocab.bos, vocab.unk]] = float("-inf")
+        logits[:, never_written(vocab)] = float("-inf")
         rows = active.tolist()
         scripted = [row for row, t in enumerate(rows) if t in in_script] if in_script else []
         logits[scripted, vocab.eos] = float("-inf")  # no </s> before the header and prime are written
@@ -251,6 +268,11 @@ def _decode(network, tunes: list[_Tune], prefix: str, prime: str, chooser: _Choo
         stopped = _choose(tunes, rows, looked_at, chosen, probs, logits, state, lengths, chooser, in_script, prime)
         writing = active[~stopped]
         written[writing, lengths[writing]] = chosen[~stopped]
+        free = ~stopped
+        free[scripted] = False  # the script's text is the request's, not the model's
+        token_logp = torch.log_softmax(logits, dim=-1).gather(1, chosen[:, None]).squeeze(1)
+        log_likelihood[active[free]] += token_logp[free].double()
+        scored[active[free]] += 1
         lengths[writing] += 1
         ended = (chosen == vocab.eos) & ~stopped
         finished[active[ended]] = True
@@ -262,14 +284,17 @@ def _decode(network, tunes: list[_Tune], prefix: str, prime: str, chooser: _Choo
         if len(active):
             logits, state = network(chosen[:, None].to(device), state)
             logits = logits[:, -1].float().cpu()
-    return written, lengths, finished
+    return written, lengths, finished, list(zip(log_likelihood.tolist(), scored.tolist()))
 
 
 def _start_tunes(model: TrainedModel, num: int, key, meter, rhythm, prime: str, settings: SamplingSettings,
-                 seed: int, form, keys, pitch_range) -> tuple[list[_Tune], str]:
+                 seed: int, form, keys, pitch_range, candidates: int = 1) -> tuple[list[_Tune], str]:
     """Each tune's request, script and ABC state, moved past the text every tune starts with."""
     check_request(key, meter, keys)
+    if candidates < 1:
+        raise ValueError(f"candidates must be at least 1 (got {candidates})")
     requests = tune_requests(model, num, key, meter, rhythm, form, random.Random(seed), keys)
+    requests = [request for request in requests for _ in range(candidates)]
     scripts = [header_script(k, m, r, prime) for k, m, r, _ in requests]
     for script in {tuple(s) for s in scripts}:
         check_prompt(list(script), model.vocab)
@@ -379,12 +404,13 @@ def _roll_back(tune: _Tune, row: int, logits: torch.Tensor, state, lengths: torc
     return True
 
 
-def _sample(vocab, row: torch.Tensor, length: torch.Tensor, finished: bool, tune: _Tune, seed: int) -> Sample:
+def _sample(vocab, row: torch.Tensor, length: torch.Tensor, finished: bool, tune: _Tune, seed: int,
+            score: tuple[float, int]) -> Sample:
     ids = [i for i in row[: int(length)].tolist() if i >= 0]
     form, cadences = (form_key(tune.form), tune.form.cadences) if tune.form else (FREE, ())
     copies = tuple(tune.phrases.copied) if tune.phrases is not None else ()
     return Sample(vocab.decode(ids), finished, tune.rollbacks, tune.fallbacks, tune.dead_end, seed,
-                  form, cadences, tune.cadences_dropped, copies)
+                  form, cadences, tune.cadences_dropped, copies, *score)
 
 
 def generate(
