@@ -196,15 +196,20 @@ def _regular_file(value: str) -> Path:
     return path
 
 
+def _read_bytes(value: str, size: int = -1) -> bytes:
+    """The file's bytes (the first `size` of them), or one line saying why it cannot be read."""
+    try:
+        with open(_regular_file(value), "rb") as file:
+            return file.read(size)
+    except OSError as error:
+        raise argparse.ArgumentTypeError(f"{value}: cannot read it ({error.strerror})") from None
+
+
 def _read_tune_book(value: str) -> str:
     """An ABC file with at least one tune in it, split as render, check and transpose split it."""
     from tunesmith.abc.text import decode_tunebook, split_tunebook
 
-    try:
-        data = _regular_file(value).read_bytes()
-    except OSError as error:
-        raise argparse.ArgumentTypeError(f"{value}: cannot read it ({error.strerror})") from None
-    if not split_tunebook(decode_tunebook(data)):
+    if not split_tunebook(decode_tunebook(_read_bytes(value))):
         raise argparse.ArgumentTypeError(f"{value}: not an ABC tune book (no tune in it: no line starts with X: or K:)")
     return value
 
@@ -217,11 +222,7 @@ def tune_book_or_wav(value: str) -> str:
     """play's file: a tune book, or a .wav to play as it is."""
     if Path(value).suffix.lower() != ".wav":
         return _read_tune_book(value)
-    try:
-        with open(_regular_file(value), "rb") as file:
-            file.read(1)
-    except OSError as error:
-        raise argparse.ArgumentTypeError(f"{value}: cannot read it ({error.strerror})") from None
+    _read_bytes(value, 1)
     return value
 
 
@@ -236,11 +237,7 @@ def tune_source(value: str) -> str:
 @lenient
 def readable_file(value: str) -> str:
     """A file that is there and can be read (a sound font): only its first byte is read."""
-    try:
-        with open(_regular_file(value), "rb") as file:
-            file.read(1)
-    except OSError as error:
-        raise argparse.ArgumentTypeError(f"{value}: cannot read it ({error.strerror})") from None
+    _read_bytes(value, 1)
     return value
 
 

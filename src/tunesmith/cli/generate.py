@@ -107,9 +107,11 @@ def _novelty(model):
     from tunesmith.judge.critic import novelty_index
     from tunesmith.judge.evaluation import heldout_texts
 
+    if "data" not in model.meta.get("data", {}):
+        return None  # a model that does not say what it was trained on (an untrained one, a test's)
     try:
         return novelty_index(heldout_texts(model)[0])
-    except (KeyError, OSError, ValueError) as error:
+    except (OSError, ValueError) as error:
         print(f"tunesmith: the training tunes cannot be read ({error}): candidates are not checked for copies",
               file=sys.stderr)
         return None

@@ -135,7 +135,8 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     _say_if_no_abc2midi()
     if "realism" in result:
         print(realism_lines(result["realism"]))
-    print(f"timings (s): {result['timings_s']}")
+    steps = result["timings_s"].items()
+    print("seconds: " + ", ".join(f"{step.replace('_', ' ')} {seconds:.2f}" for step, seconds in steps))
     if args.json:
         Path(args.json).write_text(json.dumps(result, indent=1))
     if args.report:

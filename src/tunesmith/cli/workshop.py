@@ -22,6 +22,7 @@ from tunesmith.cli.common import (
     tune_source,
     whole,
 )
+from tunesmith.store.library import LIBRARY_FILE
 
 # -- data -------------------------------------------------------------------------
 
@@ -163,7 +164,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     app = create_app(run, data_dir / "workshop", data_dir=data_dir,
                      allowed_hosts=["127.0.0.1", "localhost", "::1", "[::1]"] if local else None)
     print(f"model: {_model_name(run)}", file=sys.stderr)
-    print(f"kept tunes go to {data_dir / 'kept.abc'}", file=sys.stderr)
+    print(f"kept tunes go to the library {data_dir / LIBRARY_FILE} (tunesmith library list)", file=sys.stderr)
     print(f"open http://{'localhost' if local else args.host}:{args.port}/", file=sys.stderr)
     uvicorn.run(app, host=args.host, port=args.port, log_level="warning")
     return 0
