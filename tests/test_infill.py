@@ -110,7 +110,7 @@ def test_gaps_are_runs_of_bars_or_whole_parts():
     assert (cuts[5], len(REEL) - cuts[5]) in gaps  # the whole B part, suffix empty: `continue --part B`
 
 
-def test_hidden_bars_count_full_bars_after_the_pickup():
+def test_hidden_bars_count_bars_as_players_do():
     infill = hidden_bars(REEL, (2, 3))
     assert infill.middle == "cABc dAFA|GBdB AFDF|"
     assert hidden_bars(REEL, "B").middle == "\n|:g|fdad fdad|gebe gebe|fdad fgaf|gefe d3:|"

@@ -157,6 +157,10 @@ class TuneState(HeaderLines, Pitches, BarLines):
             return False
         return state.form is None or state.finished_form
 
+    def must_end(self) -> bool:
+        """Whether nothing but </s> may come next (a gap written to its end: tunesmith.abc.gaps)."""
+        return False
+
     # -- reading ---------------------------------------------------------------------------
 
     def push(self, char: str) -> bool:

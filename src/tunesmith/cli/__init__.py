@@ -1,7 +1,8 @@
 """The `tunesmith` command: a thin layer over the Python API.
 
 The package holds one module per face, each command next to the parser that sets it up:
-generate (`generate`), render (`render`, `play`), arrange (`transpose`, `chords`), judge (`check`, `evaluate`, `plot`,
+generate (`generate`), cowrite (`continue`, `fill`, `vary`, `set`),
+render (`render`, `play`), arrange (`transpose`, `chords`), judge (`check`, `evaluate`, `plot`,
 `compare`) and workshop (`data`, `train`, `demo`, `export`, `serve`); common says where
 runs live and which model a command uses. Here: the parser they make together, and main.
 """
@@ -13,6 +14,7 @@ import sys
 
 from tunesmith.cli.arrange import add_chords_parser, add_transpose_parser, cmd_chords, cmd_transpose
 from tunesmith.cli.common import DEMO_RUN, RUNS_DIR, newest_run
+from tunesmith.cli.cowrite import add_cowrite_parsers
 from tunesmith.cli.generate import add_generate_parser, cmd_generate, write_tunes
 from tunesmith.cli.judge import (
     RATE_ROWS,
@@ -62,7 +64,7 @@ def build_parser() -> argparse.ArgumentParser:
     for add_parser in (add_data_parser, add_train_parser, add_generate_parser, add_render_parser, add_play_parser,
                        add_check_parser, add_evaluate_parser, add_plot_parser, add_compare_parser, add_demo_parser,
                        add_export_parser, add_serve_parser, add_transpose_parser, add_chords_parser,
-                       add_library_parser):
+                       add_library_parser, add_cowrite_parsers):
         add_parser(sub)
     return parser
 

@@ -101,10 +101,13 @@ def part_starts(text: str, bars: int) -> list[int]:
     return [i for i, bar in enumerate(read) if i == 0 or (bar.new_section and (bar.ending or 0) < 2)]
 
 
-def has_pickup(text: str, bars: int) -> bool:
-    """Whether the first bar is an anacrusis (shorter than the metre), so that bar 1 is the bar after it."""
-    read = read_tune(text).bars
-    return len(read) == bars and read[0].expected is not None and read[0].duration < read[0].expected
+def counted_bars(text: str) -> list[int]:
+    """The bars a player counts, as split_at_bars numbers them: every bar but a pickup (a short bar that
+    opens the tune or a part; the short bar that completes it at the part's end is counted all the same).
+    Example: a reel with a pickup to each part -> [1, ..., 8, 10, ..., 17]."""
+    bars = read_tune(text).bars
+    return [i for i, bar in enumerate(bars)
+            if not (bar.expected and bar.duration < bar.expected and (i == 0 or bar.new_section))]
 
 
 def draw_gap(bars: int, parts: Sequence[int], rng: random.Random) -> tuple[int, int]:
@@ -135,7 +138,7 @@ def fim_arrange(text: str, rng: random.Random) -> Infill | None:
 def hidden_bars(text: str, bars: tuple[int, int] | str) -> Infill | None:
     """The tune with the bars a benchmark or a command names hidden; None if the tune has no such bars.
 
-    bars: (first, last), 1-based and inclusive, counting full bars (a pickup is bar 0), e.g. (5, 8);
+    bars: (first, last), 1-based and inclusive, counting bars as players do (see counted_bars), e.g. (5, 8);
     or a part by its letter, "A" the first, "B" the second.
     """
     cuts = split_at_bars(text)
@@ -148,11 +151,10 @@ def hidden_bars(text: str, bars: tuple[int, int] | str) -> Infill | None:
         if not (len(bars) == 1 and 0 <= part < len(starts)):
             return None
         return cut(text, cuts, starts[part], (*starts, count)[part + 1])
-    pickup = has_pickup(text, count)
-    first, end = bars[0] - 1 + pickup, bars[1] + pickup
-    if not (pickup <= first < end <= count):
+    counted = counted_bars(text) if len(read_tune(text).bars) == count else []
+    if not 1 <= bars[0] <= bars[1] <= len(counted):
         return None
-    return cut(text, cuts, first, end)
+    return cut(text, cuts, counted[bars[0] - 1], counted[bars[1] - 1] + 1)
 
 
 Vocab = CharVocab | ABCTokenVocab

@@ -146,8 +146,9 @@ class Trainer:
         if (saved.tokenizer, saved.transpose, saved.fim_rate) != asked:
             raise TrainingError(f"{self.run_dir}: the run used --tokenizer {saved.tokenizer} --transpose "
                                 f"{saved.transpose} --fim-rate {saved.fim_rate}; resume with the same")
-        # The run's own settings win, except how long to go on for.
-        self.config = replace(saved, max_steps=self.config.max_steps, max_minutes=self.config.max_minutes)
+        # The run's own settings win, except how long to go on for (and when to stop early).
+        self.config = replace(saved, max_steps=self.config.max_steps, max_minutes=self.config.max_minutes,
+                              patience=self.config.patience)
         self.network.load_state_dict({k[6:]: v for k, v in tensors.items() if k.startswith("model.")})
         restore_optimizer(self.optimizer, tensors, meta["optimizer"])
         self._restore_rng(tensors, meta["state"]["step"])
@@ -384,6 +385,7 @@ def train(
     tokenizer: str | None = None,
     transpose: str | None = None,
     fim_rate: float | None = None,
+    patience: int | None = None,
     show_progress: bool = True,
     log: Callable[[str], None] = print,
     device: str = "auto",
@@ -397,7 +399,8 @@ def train(
     Started by torchrun, each process trains one rank (see tunesmith.learn.distributed).
     tokenizer "char" or "abc" and transpose "none" or "all" default to the resumed run's, else to
     the preset's (`small` transposes; the others do not). fim_rate, the share of training tunes rearranged
-    to teach filling in the middle (tunesmith.data.infill), likewise (0 in every preset).
+    to teach filling in the middle (tunesmith.data.infill), likewise (0 in every preset). patience: evaluations
+    without a better validation bpc before stopping early (default the preset's; 0 never).
     Example: train("oneills", "runs/small", minutes=10)
     """
     if not distributed.is_rank_zero():
@@ -412,6 +415,10 @@ def train(
                      fim_rate=fim_rate if fim_rate is not None else saved.get("fim_rate", chosen.train.fim_rate))
     if steps is not None or minutes is not None:
         config = replace(config, max_steps=steps, max_minutes=minutes)
+    if patience is not None:  # 0: train to the end whatever validation says (a run resumed past its stop)
+        config = replace(config, patience=patience or None)
+    elif saved:
+        config = replace(config, patience=saved.get("patience", config.patience))
     if precision is not None:
         config = replace(config, precision=precision)
     split, description = _load_split(data, split_seed, preset, log)

@@ -22,6 +22,7 @@ from __future__ import annotations
 import re
 import shutil
 import tempfile
+import wave
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -393,3 +394,29 @@ def render_tunebook(
 
 
 
+
+
+SET_PAUSE_S = 1.0  # between the tunes of a set: a breath, as players take when the tune changes
+
+
+def render_set_audio(texts: Sequence[str], out: Path, options: RenderOptions | None = None) -> Path:
+    """The tunes of a set played one after another into one WAV file (each rendered as render_tune does).
+
+    Example: render_set_audio([reel1, reel2, reel3], Path("set.wav"))
+    """
+    out = Path(out)
+    with tempfile.TemporaryDirectory(prefix=".render-set-", dir=out.parent) as tmp:
+        wavs = [render_tune(text, ["wav"], Path(tmp), f"tune-{i}", options).files["wav"]
+                for i, text in enumerate(texts, start=1)]
+        with wave.open(str(out), "wb") as joined:
+            for i, path in enumerate(wavs):
+                with wave.open(str(path)) as part:
+                    if i == 0:
+                        joined.setparams(part.getparams())
+                    elif part.getparams()[:3] != joined.getparams()[:3]:
+                        raise RenderError(f"{out.name}: the tunes rendered at different sample rates")
+                    else:
+                        frames = int(SET_PAUSE_S * part.getframerate())
+                        joined.writeframes(b"\x00" * frames * part.getnchannels() * part.getsampwidth())
+                    joined.writeframes(part.readframes(part.getnframes()))
+    return out

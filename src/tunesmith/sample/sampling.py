@@ -234,25 +234,31 @@ def sample_tunes(
     tunes, prefix = _start_tunes(model, num, key, meter, rhythm, prime, settings, seed, form, keys, pitch_range,
                                  candidates)
     chooser = _Chooser(model.vocab, settings, torch.Generator().manual_seed(seed))
-    written, lengths, finished, scores = _decode(model.network, tunes, prefix, prime, chooser)
+    prefix_ids = model.vocab.encode(prefix)
+    written, lengths, finished, scores = decode_batch(model.network, tunes, [model.vocab.bos, *prefix_ids], prefix_ids,
+                                                 prime, chooser)
     return [_sample(model.vocab, written[t], lengths[t], bool(finished[t]), tunes[t], seed, scores[t])
             for t in range(len(tunes))]
 
 
-def _decode(network, tunes: list[_Tune], prefix: str, prime: str, chooser: _Chooser):
+def decode_batch(network, tunes: list[_Tune], prompt_ids: Sequence[int], shown_ids: Sequence[int], prime: str,
+                 chooser: _Chooser):
     """Write every tune of the batch to </s> or max_chars: (tokens written, lengths, finished, (log-likelihood,
-    tokens scored)), one row per tune."""
+    tokens scored)), one row per tune.
+
+    prompt_ids are read before the first draw (<s> and the forced text, or a fill-in-the-middle prompt);
+    shown_ids start each row of what is written (the part of the prompt that is the tune's own text).
+    """
     vocab, settings, generator = chooser.vocab, chooser.settings, chooser.generator
     device, num = next(network.parameters()).device, len(tunes)
-    prefix_ids = vocab.encode(prefix)
     # written[t] holds tune t's tokens; -1 is a token not yet written.
     written = torch.full((num, settings.max_chars), -1, dtype=torch.long)
-    written[:, : len(prefix_ids)] = torch.tensor(prefix_ids, dtype=torch.long)
-    lengths = torch.full((num,), len(prefix_ids), dtype=torch.long)
+    written[:, : len(shown_ids)] = torch.tensor(list(shown_ids), dtype=torch.long)
+    lengths = torch.full((num,), len(shown_ids), dtype=torch.long)
     finished = torch.zeros(num, dtype=torch.bool)
     log_likelihood, scored = torch.zeros(num, dtype=torch.float64), torch.zeros(num, dtype=torch.long)
-    # Every tune starts with the same forced text, so it is read once for the whole batch.
-    logits, state = network(torch.tensor([[vocab.bos, *prefix_ids]] * num, device=device))
+    # Every tune starts with the same prompt, so it is read once for the whole batch.
+    logits, state = network(torch.tensor([list(prompt_ids)] * num, device=device))
     logits = logits[:, -1].float().cpu()  # (B, vocab)
     active = torch.arange(num)  # which tune each row of the batch belongs to
     in_script = {t for t in range(num) if not tunes[t].follower.done}
@@ -366,6 +372,8 @@ def _next_token(tune: _Tune, row: int, drawn: int, probs: torch.Tensor, logits: 
     """The token for this tune: forced by the script, the one drawn if allowed, else a redraw."""
     if tune.follower.forced() is not None:
         return chooser.scripted(tune, logits[row])
+    if tune.state is not None and tune.state.must_end():
+        return chooser.vocab.eos  # a filled gap written to its last sign: the kept bars follow
     if tune.phrases is not None:
         repeat = tune.phrases.next_token(tune.state, chooser.vocab, drawn)
         if repeat is not None:

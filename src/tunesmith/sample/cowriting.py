@@ -1,0 +1,283 @@
+"""Writing with a musician: bars of their tune written again, a B part for their A part, a variation.
+
+Each keeps the musician's tune byte for byte outside the bars it writes, and writes those bars under
+the gap constraint (tunesmith.abc.gaps): as many bars as it replaces, each the right length, ending
+with the sign the old ones ended with, so the kept bars after them still follow.
+
+A model trained to fill in the middle (`train --fim-rate`) reads the bars on both sides of the gap
+(<s> before <suf> after <mid>, tunesmith.data.infill); any other model reads the bars before it only,
+and the constraint alone makes the join with the bars after it. Each request is written `candidates`
+times in one batch and the one the model likes best (the fewest bits per token) is kept.
+
+    fill(model, tune, (5, 8))        bars 5-8 written again
+    fill(model, tune, "B")           the B part written again
+    continue_tune(model, tune, "B")  a B part after the A part, ending on the tonic
+    vary(model, tune, amount=0.3)    a variation: a share of the bars rewritten, the main beats kept
+"""
+
+from __future__ import annotations
+
+import math
+import random
+from dataclasses import dataclass, replace
+from fractions import Fraction
+
+import torch
+
+from tunesmith.abc.gaps import GapError, gap_state, header_fields, next_part_lengths, read_bars
+from tunesmith.abc.reader import Bar, read_tune
+from tunesmith.abc.text import meter_fraction
+from tunesmith.data.infill import counted_bars, part_starts, psm_ids, split_at_bars
+from tunesmith.sample.sampling import (
+    Sample,
+    SamplingSettings,
+    ScriptFollower,
+    _Chooser,
+    _sample,
+    _Tune,
+    decode_batch,
+    fresh_seed,
+)
+from tunesmith.store.checkpoint import TrainedModel
+
+DEFAULT_CANDIDATES = 4
+VARY_CANDIDATES = 8  # a variation's bar is chosen for the main beats it keeps: more to choose among
+MAX_GAP_CHARS = 80  # characters per bar written: a bar of a tune book is 10-30
+
+
+@dataclass(frozen=True)
+class Written:
+    """A tune with some of its bars written by the model, and what was kept."""
+
+    text: str  # the whole tune
+    written: tuple[int, ...]  # the bars written (0-based, as split_at_bars counts them: a pickup is bar 0)
+    method: str  # "both sides" (fill in the middle) or "left side" (a model that reads the bars before only)
+    samples: tuple[Sample, ...]  # the kept candidate of each gap written
+    candidates: int
+
+    def notes(self, label: str) -> list[str]:
+        """N: lines: what was written and how, e.g. "bars 5-8 written again (both sides read, best of 4 ...)"."""
+        bits = [-s.log_likelihood / math.log(2) / max(s.scored_tokens, 1) for s in self.samples]
+        notes = [f"{label}; the rest kept as it was",
+                 f"written reading the {self.method} of the gap, best of {self.candidates} "
+                 f"({sum(bits) / len(bits):.2f} bits/token)"]
+        if any(s.cadences_dropped for s in self.samples):
+            notes.append("the model would not end it on the tonic: its last note was left free")
+        return notes
+
+
+def bar_span(text: str, bars: tuple[int, int] | str) -> tuple[int, int]:
+    """[first, end) of the bars a musician names: (5, 8) counts bars from 1 as players do (see counted_bars),
+    "B" names the second part. GapError in words when the tune has no such bars."""
+    cuts = split_at_bars(text)
+    if not cuts:
+        raise GapError("the tune has no bars")
+    count = len(cuts) - 1
+    if isinstance(bars, str):
+        starts = part_starts(text, count)
+        part = ord(bars.upper()) - ord("A") if len(bars) == 1 and bars.isalpha() else -1
+        if not 0 <= part < len(starts):
+            raise GapError(f"the tune has no part {bars} (it has {len(starts)}: "
+                           f"{', '.join(chr(65 + i) for i in range(len(starts)))})")
+        return starts[part], (*starts, count)[part + 1]
+    counted = counted_bars(text)
+    if not (1 <= bars[0] <= bars[1] <= len(counted)):
+        raise GapError(f"the tune has {len(counted)} bars: bars {bars[0]}-{bars[1]} are not all in it")
+    return counted[bars[0] - 1], counted[bars[1] - 1] + 1
+
+
+def write_gap(model: TrainedModel, text: str, first: int, end: int, *, candidates: int = DEFAULT_CANDIDATES,
+              settings: SamplingSettings | None = None, seed: int | None = None,
+              final_degree: int | None = None, pitch_range: tuple[int, int] | None = None) -> list[Sample]:
+    """Every candidate for bars [first, end) of text, best first (end past the tune's last bar: new bars after it).
+
+    Each Sample's text is the gap's bars only. Example: write_gap(m, tune, 4, 8)[0].text -> "\\nfdAF ...|"
+    """
+    if candidates < 1:
+        raise ValueError(f"candidates must be at least 1 (got {candidates})")
+    if settings is not None and not settings.constrain:
+        raise ValueError("bars written between kept bars need constrained sampling")
+    cuts = split_at_bars(text)
+    state = gap_state(text, cuts, first, end, final_degree, pitch_range)
+    prefix, suffix = text[: cuts[min(first, len(cuts) - 1)]], text[cuts[end]:] if end < len(cuts) else ""
+    vocab = model.vocab
+    if vocab.has_sentinels:
+        prompt = psm_ids(vocab, prefix, suffix, strict=False)
+    else:
+        prompt = [vocab.bos, *vocab.encode(prefix, strict=False)]
+    seed = fresh_seed() if seed is None else seed
+    settings = settings or SamplingSettings()
+    settings = replace(settings, max_chars=min(settings.max_chars, MAX_GAP_CHARS * (end - first) + 20))
+    tunes = [_Tune(ScriptFollower([]), state.copy(), snapshot_due=True) for _ in range(candidates)]
+    chooser = _Chooser(vocab, settings, torch.Generator().manual_seed(seed))
+    model.network.eval()
+    with torch.no_grad():
+        written, lengths, finished, scores = decode_batch(model.network, tunes, prompt, [], "", chooser)
+    samples = [_sample(vocab, written[t], lengths[t], bool(finished[t]), tunes[t], seed, scores[t])
+               for t in range(len(tunes))]
+    return sorted(samples, key=_preference)
+
+
+def _preference(sample: Sample) -> tuple:
+    """Finished first, then the fewest bits per token (the model's own liking)."""
+    done = sample.finished and not sample.dead_end
+    return (not done, -sample.log_likelihood / max(sample.scored_tokens, 1))
+
+
+def method(model: TrainedModel) -> str:
+    return "both sides" if model.vocab.has_sentinels else "left side"
+
+
+def _joined(text: str, first: int, end: int, middle: str) -> str:
+    cuts = split_at_bars(text)
+    prefix = text[: cuts[min(first, len(cuts) - 1)]]
+    return prefix + middle + (text[cuts[end]:] if end < len(cuts) else "")
+
+
+def _usable(samples: list[Sample], what: str) -> list[Sample]:
+    usable = [s for s in samples if s.finished and not s.dead_end]
+    if not usable:
+        raise GapError(f"no candidate could write {what} to its end: try another --seed or more --candidates")
+    return usable
+
+
+def fill(model: TrainedModel, text: str, bars: tuple[int, int] | str, *, candidates: int = DEFAULT_CANDIDATES,
+         settings: SamplingSettings | None = None, seed: int | None = None) -> Written:
+    """The tune with `bars` written again ((5, 8): full bars 5-8; "B": the B part), the rest kept byte for byte.
+
+    A candidate that writes the old bars again is kept only when all do.
+    Example: fill(load_model("runs/fim"), tune, (5, 8), seed=1).text
+    """
+    first, end = bar_span(text, bars)
+    old = text[split_at_bars(text)[first]: split_at_bars(text)[end]]
+    samples = _usable(write_gap(model, text, first, end, candidates=candidates, settings=settings, seed=seed),
+                      "the bars")
+    chosen = next((s for s in samples if s.text != old), samples[0])
+    return Written(_joined(text, first, end, chosen.text), tuple(range(first, end)), method(model), (chosen,),
+                   candidates)
+
+
+def continue_tune(model: TrainedModel, text: str, part: str = "B", *, candidates: int = DEFAULT_CANDIDATES,
+                  settings: SamplingSettings | None = None, seed: int | None = None) -> Written:
+    """The tune with one more part after its last, shaped on it (tunesmith.abc.gaps.next_part_lengths),
+    ending with the sign it ends with, its last note on the tonic. part names the new part ("B" after an A part)."""
+    cuts = split_at_bars(text)
+    if not cuts:
+        raise GapError("the tune has no bars")
+    count = len(cuts) - 1
+    starts = part_starts(text, count)
+    wanted = ord(part.upper()) - ord("A") if len(part) == 1 and part.isalpha() else -1
+    if wanted < 1:
+        raise GapError(f"part {part!r}: name a part after the first, e.g. B")
+    if wanted != len(starts):
+        have = ", ".join(chr(65 + i) for i in range(len(starts)))
+        raise GapError(f"the tune has parts {have}: it can be continued with part {chr(65 + len(starts))} "
+                       f"(write a part again with fill --part)")
+    length = len(next_part_lengths(read_bars(text, cuts)))
+    samples = _usable(write_gap(model, text, count, count + length, candidates=candidates, settings=settings,
+                                seed=seed, final_degree=1), f"part {part.upper()}")
+    chosen = samples[0]
+    return Written(text + chosen.text, tuple(range(count, count + length)), method(model), (chosen,), candidates)
+
+
+# -------------------------------------------------------------------------------- variations
+
+def main_beats(meter: str) -> list[Fraction]:
+    """Where a bar's main beats fall, in whole notes: a jig's two dotted crotchets, a reel's two minims.
+    Example: "6/8" -> [0, 3/8]; "C|" -> [0, 1/2]; "3/4" -> [0, 1/4, 1/2]."""
+    length = meter_fraction(meter) or Fraction(1)
+    top, _, bottom = meter.partition("/")
+    if top.isdigit() and bottom.isdigit() and int(top) % 3 == 0 and int(top) > 3:
+        beat = Fraction(3, int(bottom))  # compound time: dotted beats
+    elif length >= 1:
+        beat = Fraction(1, 2)
+    else:
+        beat = Fraction(1, 4) if length >= Fraction(1, 2) else length
+    return [beat * i for i in range(int(length / beat))]
+
+
+def beat_pitches(bar: Bar, beats: list[Fraction]) -> list[int | None]:
+    """The pitch sounding at each main beat of a bar (None for a rest, or past the bar's end)."""
+    onsets, time = [], Fraction(0)
+    for element in bar.elements:
+        onsets.append((time, element.pitch))
+        time += element.duration
+    return [next((p for t, p in reversed(onsets) if t <= beat), None) if beat < time else None for beat in beats]
+
+
+def kept_beats(original: str, variation: str) -> tuple[int, int]:
+    """(main-beat notes of the original sounding again at the same beat of the variation, main-beat notes in all)."""
+    meter = _meter(original)
+    beats = main_beats(meter)
+    old, new = read_tune(original).bars, read_tune(variation).bars
+    kept = total = 0
+    for a, b in zip(old, new):
+        for p, q in zip(beat_pitches(a, beats), beat_pitches(b, beats)):
+            if p is not None:
+                total += 1
+                kept += p == q
+    return kept, total
+
+
+def _meter(text: str) -> str:
+    return header_fields(text).get("M", "4/4")
+
+
+def variable_bars(text: str) -> list[int]:
+    """The bars a variation may rewrite: full bars that do not end a part (the cadences stay) and no pickup."""
+    cuts = split_at_bars(text)
+    count = len(cuts) - 1
+    bars = read_tune(text).bars
+    ends = {start - 1 for start in part_starts(text, count)[1:]} | {count - 1}
+    return [i for i in counted_bars(text) if i not in ends and not bars[i].ending
+            and bars[i].expected and bars[i].duration == bars[i].expected]
+
+
+def choose_bars(text: str, amount: float, rng: random.Random) -> list[int]:
+    """round(amount x full bars) bars to rewrite (at least one), no two side by side where the tune allows it."""
+    eligible = variable_bars(text)
+    if not eligible:
+        raise GapError("the tune has no full bar a variation may rewrite (each ends a part)")
+    want = max(1, min(len(eligible), round(amount * len(eligible))))
+    order = eligible[:]
+    rng.shuffle(order)
+    chosen: list[int] = []
+    for bar in order:  # apart first, then side by side if more are wanted
+        if len(chosen) < want and all(abs(bar - other) > 1 for other in chosen):
+            chosen.append(bar)
+    chosen += [bar for bar in order if bar not in chosen][: want - len(chosen)]
+    return sorted(chosen)
+
+
+def vary(model: TrainedModel, text: str, amount: float = 0.3, *, candidates: int = VARY_CANDIDATES,
+         settings: SamplingSettings | None = None, seed: int | None = None) -> Written:
+    """A variation: `amount` of the full bars written again one by one, each the candidate that keeps the most
+    notes on the main beats (then the model's favourite), never the old bar itself when another was written;
+    the last bar of each part (the cadences) and a pickup are kept."""
+    if not 0 < amount <= 1:
+        raise ValueError(f"amount must be above 0 and at most 1 (got {amount})")
+    seed = fresh_seed() if seed is None else seed
+    read_bars(text, split_at_bars(text))  # a tune the gap constraint cannot line up is refused before any sampling
+    chosen_bars = choose_bars(text, amount, random.Random(seed))
+    current, kept = text, []
+    beats = main_beats(_meter(text))
+    for n, bar in enumerate(chosen_bars):
+        cuts = split_at_bars(current)
+        old = current[cuts[bar]: cuts[bar + 1]]
+        old_beats = beat_pitches(read_tune(current).bars[bar], beats)
+        samples = _usable(write_gap(model, current, bar, bar + 1, candidates=candidates, settings=settings,
+                                    seed=seed + n), f"bar {bar}")
+        best = max(samples, key=lambda s: (s.text != old, _beats_kept(current, bar, s.text, old_beats, beats),
+                                           -_preference(s)[1]))
+        current = _joined(current, bar, bar + 1, best.text)
+        kept.append(best)
+    return Written(current, tuple(chosen_bars), method(model), tuple(kept), candidates)
+
+
+def _beats_kept(text: str, bar: int, middle: str, old_beats: list[int | None], beats: list[Fraction]) -> int:
+    new_bar = read_tune(_joined(text, bar, bar + 1, middle)).bars[bar]
+    return sum(p is not None and p == q for p, q in zip(old_beats, beat_pitches(new_bar, beats)))
+
+
+__all__ = ["DEFAULT_CANDIDATES", "GapError", "Written", "bar_span", "beat_pitches", "choose_bars",
+           "continue_tune", "fill", "kept_beats", "main_beats", "vary", "write_gap"]
