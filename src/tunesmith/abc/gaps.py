@@ -79,12 +79,15 @@ def read_bars(text: str, cuts: list[int]) -> Bars:
 def next_part_lengths(bars: Bars) -> list[Fraction]:
     """The bars of a part written after the tune's last, shaped as players shape a B part on its A part:
     its pickup if it had one, as many bars as it has (its second ending not counted again), and a
-    short last bar where its last bar completed the pickup. Example: a jig "D|GBd gdB|...|1 cAF G2:|2 cAF GBd||"
-    -> [1/8, 3/4, 3/4, 3/4, 5/8]."""
+    short last bar where its last bar completed the pickup. Example: a reel "A|dfaf gfed|...|EFGE D3:|" ->
+    [1/8, 1, 1, 1, 7/8]; a jig whose second ending is a full bar, "D|GBd gdB|...|1 cAF G2:|2 cAF GBd||" -> four 3/4."""
     full = bars.expected
     last_part = range(bars.part_starts[-1], len(bars.lengths))
-    pickup = [bars.lengths[last_part[0]]] if full and bars.lengths[last_part[0]] < full else []
-    body = [i for i in last_part[len(pickup):] if bars.endings[i] != 2]
+    # A pickup only where the tune's last bar leaves room for one (the checker's rule: it completes that bar).
+    room = full is not None and bars.lengths[-1] < full
+    had_pickup = full is not None and bars.lengths[last_part[0]] < full
+    pickup = [bars.lengths[last_part[0]]] if room and had_pickup else []
+    body = [i for i in last_part[had_pickup:] if bars.endings[i] != 2]
     if not body or full is None:
         return pickup + [bars.lengths[i] for i in body]
     last = bars.lengths[body[-1]]
@@ -123,13 +126,14 @@ class GapState(TuneState):
     def push(self, char: str) -> bool:
         if not super().push(char):
             return False
-        if self.end_bars is None or not self.in_body:
-            return True
-        bar = self._bar()
-        if 0 <= bar < len(self.lengths) and self.bar_notes == 0 and self.owed is None \
-                and self.lengths[bar] != self.bar_length:
-            self.owed = self.lengths[bar]  # a short bar as long as the one it replaces
-        return self._gap_allows()
+        return self.end_bars is None or not self.in_body or self._gap_allows()
+
+    def _limit(self) -> Fraction:
+        """A bar of the gap is no longer than the bar it replaces (a pickup stays a pickup)."""
+        limit = super()._limit()
+        if self.end_bars is not None and 0 <= self._bar() < len(self.lengths):
+            return min(limit, self.lengths[self._bar()])
+        return limit
 
     def cadence_due(self) -> bool:
         return super().cadence_due() or (self.end_bars is not None and self.final_degree is not None
@@ -163,6 +167,8 @@ class GapState(TuneState):
             return False
         if self.bar_notes == 0:
             return True
+        if self.lengths and self.pos != self.lengths[bar]:
+            return False  # ... and no shorter
         # A bar line begun: allowed only if, written out, it closes the bar (and after the gap's last one,
         # the kept bars can follow), so that a sign is never begun that cannot be finished.
         ahead = self.copy()
