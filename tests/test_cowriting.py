@@ -105,7 +105,8 @@ def test_fill_keeps_the_rest_byte_for_byte_and_every_bar_right(models, name, tun
     model = models[name]
     first, end = bar_span(tune, bars)
     cuts = split_at_bars(tune)
-    written = fill(model, tune, bars, seed=3)
+    reading = "both" if model.vocab.has_sentinels else "left"
+    written = fill(model, tune, bars, seed=3, reading=reading)
     prefix, suffix = tune[: cuts[first]], tune[cuts[end]:]
     assert written.text.startswith(prefix) and written.text.endswith(suffix)
     middle = written.text[len(prefix): len(written.text) - len(suffix)]
@@ -115,9 +116,17 @@ def test_fill_keeps_the_rest_byte_for_byte_and_every_bar_right(models, name, tun
     assert written.method == ("both sides" if model.vocab.has_sentinels else "left side")
 
 
+def test_reading_both_sides_needs_a_model_trained_for_it(models):
+    with pytest.raises(ValueError, match="not trained to fill in the middle"):
+        fill(models["plain lstm"], REEL, (5, 8), seed=0, reading="both")
+    with pytest.raises(ValueError, match="reading must be"):
+        fill(models["fim lstm"], REEL, (5, 8), seed=0, reading="right")
+
+
 @MODELS
 def test_every_candidate_is_a_whole_gap_and_the_best_comes_first(models, name):
-    samples = write_gap(models[name], REEL, 6, 10, candidates=6, seed=1)
+    reading = "both" if models[name].vocab.has_sentinels else "left"
+    samples = write_gap(models[name], REEL, 6, 10, candidates=6, seed=1, reading=reading)
     done = [s for s in samples if s.finished and not s.dead_end]
     assert done and samples[0] in done
     for sample in done:
@@ -144,7 +153,7 @@ def test_a_gap_around_bars_that_do_not_add_up_is_refused_in_words(models):
 @TUNES
 def test_continue_writes_a_b_part_as_long_as_a_ending_home(models, name, tune):
     a_part = tune[: split_at_bars(tune)[part_starts(tune, len(split_at_bars(tune)) - 1)[1]]].rstrip()
-    written = continue_tune(models[name], a_part, "B", seed=2)
+    written = continue_tune(models[name], a_part, "B", seed=2, reading="both" if name.startswith("fim") else "left")
     assert written.text.startswith(a_part) and _bars_right(written.text)
     new_bars = read_tune(written.text).bars[len(split_at_bars(a_part)) - 1:]
     # Bar for bar as long as the shape a B part takes on its A part (its pickup, its short last bar).

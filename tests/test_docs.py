@@ -18,7 +18,7 @@ ROOT = Path(__file__).resolve().parents[1]
 DOCS = [ROOT / "README.md", ROOT / "MODEL.md", ROOT / "docs" / "guide.md", ROOT / "benchmarks" / "README.md"]
 SHELL_OPERATORS = {"|", "||", "&", "&&", ";", ">", ">>", "<", "(", ")"}
 # Commands run for real from the README (the others take minutes, or never return, like serve).
-QUICK = {"generate", "render", "play", "check", "data", "transpose", "chords"}
+QUICK = {"generate", "render", "play", "check", "data", "transpose", "chords", "fill", "vary", "set"}
 NEEDS_TOOLS = {"render", "play"}
 
 

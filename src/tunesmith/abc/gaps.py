@@ -31,6 +31,10 @@ SIGN_SPELLINGS = {"[1": "|1", "|[1": "|1", "[2": ":|2", ":|[2": ":|2", ":|]": ":
                   "[|": "||", ":||:": "::", ":|:": "::", "|[2": ":|2"}
 
 
+SIGNS_AND_MUSIC = frozenset({"bar", "ending", "note", "chord", "rest", "barrest", "tuplet", "grace", "slur",
+                             "broken", "tie", "text", "deco"})
+
+
 class GapError(ValueError):
     """A gap the constraint cannot fill: a bar that does not add up around it, a sign it does not write."""
 
@@ -67,10 +71,14 @@ def read_bars(text: str, cuts: list[int]) -> Bars:
         raise GapError("the reader counts its bars otherwise (a multi-bar rest?): fill cannot line them up")
     signs, openings = [], []
     for start, end in zip(cuts, cuts[1:]):
-        tokens = [t for t in TOKEN.finditer(text, start, end) if t.lastgroup in ("bar", "ending")]
-        closing = tokens[-1].group() if tokens and tokens[-1].end() == end else ""
-        signs.append(closing)
-        openings.append("".join(t.group() for t in tokens if t.group() != closing or t.end() != end))
+        # A bar's signs: those before its first note open it, the one after its last closes it ("!" line
+        # breaks and spaces after that aside, as split_at_bars leaves them with the tune's last bar).
+        tokens = [t for t in TOKEN.finditer(text, start, end) if t.lastgroup in SIGNS_AND_MUSIC]
+        music = [i for i, t in enumerate(tokens) if t.lastgroup not in ("bar", "ending")]
+        last = tokens[-1] if tokens and (not music or music[-1] < len(tokens) - 1) else None
+        signs.append(last.group() if last is not None and last.lastgroup == "bar" else "")
+        head = tokens[: music[0]] if music else tokens[:-1]
+        openings.append("".join(t.group() for t in head))
     starts = [i for i, bar in enumerate(read) if i == 0 or (bar.new_section and (bar.ending or 0) < 2)]
     return Bars(list(cuts), [bar.duration for bar in read], signs, openings, read[0].expected if read else None,
                 [bar.ending for bar in read], starts)

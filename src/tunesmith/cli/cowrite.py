@@ -75,7 +75,7 @@ def _write(text: str, notes: list[str], out: str | None) -> None:
 
 def _command(args: argparse.Namespace, name: str, run: Path, seed: int, extra: str) -> str:
     return (f"tunesmith {name} {args.file} {extra} --tune {args.tune} --model {_model_name(run)} "
-            f"--candidates {args.candidates} --seed {seed}")
+            f"--candidates {args.candidates} --read {args.read} --seed {seed}")
 
 
 def _cowrite(args: argparse.Namespace, name: str, write, extra: str, label: str) -> int:
@@ -87,7 +87,7 @@ def _cowrite(args: argparse.Namespace, name: str, write, extra: str, label: str)
     model = load_model(run)
     seed = fresh_seed() if args.seed is None else args.seed
     settings = SamplingSettings(args.temperature, None, args.top_p)
-    written = write(model, text, candidates=args.candidates, settings=settings, seed=seed)
+    written = write(model, text, candidates=args.candidates, settings=settings, seed=seed, reading=args.read)
     notes = [_command(args, name, run, seed, extra), *notes, *written.notes(label(written))]
     _write(written.text, notes, args.out)
     return 0
@@ -167,6 +167,9 @@ def _common_options(parser: argparse.ArgumentParser, candidates: int, with_file:
     if with_file:
         parser.add_argument("file", type=tune_book, help="an .abc file with your tune")
         parser.add_argument("--tune", type=whole(1, 10_000), default=1, help="which tune of the file, from 1")
+        parser.add_argument("--read", choices=["left", "both"], default="left",
+                            help="what the model reads of the gap: the bars before it, or both sides (a model "
+                                 "trained with --fim-rate)")
     parser.add_argument("--model", type=model_run, help="run directory, or 'default' (default: the newest under "
                                                         "./runs, else the model shipped with Tunesmith)")
     parser.add_argument("--candidates", type=whole(1, 16), default=candidates, metavar="N",

@@ -11,7 +11,8 @@ The app is made of: schema.py (the requests and answers, their validation and th
 errors), guard.py (the security middleware), jobs.py (the worker pools), tunes.py (one
 tune's URLs, checks and kept notes), and here the Workshop the routes share, create_app
 and the routes. Kept tunes live in tunesmith.store.library (SQLite), which the CLI's
-`tunesmith library` reads too. generate is looked up here, so a test can swap the sampler on this module.
+`tunesmith library` reads too. generate (and fill, continue_tune, vary and make_set, the routes that write
+with a musician) are looked up here, so a test can swap the sampler on this module.
 """
 
 from __future__ import annotations
@@ -34,8 +35,11 @@ from starlette.middleware.trustedhost import TrustedHostMiddleware
 
 from tunesmith.abc.chords import harmonize, with_chords
 from tunesmith.abc.instruments import INSTRUMENTS, instrument, transpose_for, transpose_to
-from tunesmith.abc.text import parse_fields, split_tunebook
+from tunesmith.abc.text import parse_fields, split_tunebook, with_notes
+from tunesmith.data.infill import split_at_bars
+from tunesmith.judge.sets import make_set
 from tunesmith.render.rendering import RenderError, RenderOptions, ToolMissing, missing_tools, render_tune
+from tunesmith.sample.cowriting import Written, bar_span, continue_tune, fill, vary
 from tunesmith.sample.sampling import SamplingSettings, generate
 from tunesmith.store.checkpoint import TrainedModel, load_model
 from tunesmith.store.library import (
@@ -63,6 +67,10 @@ from tunesmith.web.schema import (
     ApiError,
     ArrangeRequest,
     ArrangeResponse,
+    ContinueRequest,
+    CowriteRequest,
+    CowriteResponse,
+    FillRequest,
     GenerateRequest,
     GenerateResponse,
     KeepRequest,
@@ -71,7 +79,10 @@ from tunesmith.web.schema import (
     OpenResponse,
     RenderRequest,
     RenderResponse,
+    SetRequest,
+    SetResponse,
     TuneOut,
+    VaryRequest,
     install_error_handlers,
 )
 from tunesmith.web.store import TuneStore, UnknownTune, user_data_dir
@@ -151,14 +162,16 @@ class Workshop:
 
     # -- generate
 
-    def check_characters(self, request: GenerateRequest) -> None:
+    def check_characters(self, request: GenerateRequest | SetRequest) -> None:
         """A header or prime the model cannot write: 400 naming the field and the character."""
         vocab = self.require_model().vocab
         for name in ("key", "meter", "rhythm", "prime"):
-            value = getattr(request, name) or ""
+            value = getattr(request, name, None) or ""
             unknown = sorted({ch for ch in value if ch not in vocab.index and ch != "\n"})
             if unknown:
                 raise ApiError(400, f"the model never saw {', '.join(map(repr, unknown))} in its training tunes", name)
+        if isinstance(request, SetRequest):
+            return
         if len(request.prime) + 200 > request.max_chars:
             raise ApiError(422, "must be at least 200 characters longer than the opening phrase", "max_chars")
 
@@ -197,6 +210,91 @@ class Workshop:
             meta = {"model": self.run_dir.name, "settings": record, "tune": number, "of": len(texts)}
             tunes.append(self.tune_out(self.store.save(text, meta), text))
         return {"tunes": tunes, "seed": seed, "seconds": round(seconds, 3), "settings": record}
+
+    # -- writing with a musician: fill, continue, vary and sets
+
+    def cowrite_text(self, request: CowriteRequest) -> str:
+        """The musician's tune as the routes take it: plain text, a K: line, one tune (else 422 about `tune`)."""
+        self.require_model()
+        try:
+            text = _plain_text(request.tune)
+        except ApiError as error:
+            raise ApiError(error.status, error.message, "tune") from None
+        if "K" not in parse_fields(text):
+            raise ApiError(422, "no K: (key) line, so this is not an ABC tune", "tune")
+        if len(split_tunebook(text)) > 1:
+            raise ApiError(422, "more than one tune (a second X: line); send one tune at a time", "tune")
+        if len(split_at_bars(text)) - 1 > MAX_COWRITE_BARS:  # vary writes bar by bar: the worker's time is bounded
+            raise ApiError(422, f"more than {MAX_COWRITE_BARS} bars: longer than any dance tune", "tune")
+        return text
+
+    def cowrite(self, name: str, request: CowriteRequest, seed: int, write: Callable[..., Written], what: str,
+                label: Callable[[Written], str]) -> dict:
+        """Run `write` (fill, continue_tune or vary with its own arguments bound) and save the tune with N: lines
+        saying what was kept and written; a gap the constraint cannot fill is a 422 in words."""
+        model = self.require_model()
+        started = time.perf_counter()
+        try:
+            written = write(model, candidates=request.candidates, settings=request.settings(), seed=seed)
+        except ValueError as error:  # a GapError above all: a tune or a gap the constraint cannot line up
+            raise ApiError(422, _one_line(error), "tune") from None
+        seconds = time.perf_counter() - started
+        notes = [f"tunesmith serve, model {self.run_dir.name}: {what}, candidates {request.candidates}, seed {seed}",
+                 *written.notes(label(written))]
+        text = with_notes(written.text, notes)
+        record = {"cowrite": name, **request.model_dump(exclude_none=True, exclude={"tune", "seed"}), "seed": seed}
+        meta = {"source": name, "model": self.run_dir.name, "settings": record, "tune": 1, "of": 1}
+        out = self.tune_out(self.store.save(text, meta), text)
+        return {**out, "written": list(written.written), "notes": notes, "seed": seed, "seconds": round(seconds, 3)}
+
+    def fill_bars(self, request: FillRequest, text: str, seed: int) -> dict:
+        what, field = (request.part, "part") if request.part else (tuple(request.bars), "bars")
+        try:
+            bar_span(text, what)  # bars the tune does not have: said about the field that named them
+        except ValueError as error:
+            raise ApiError(422, _one_line(error), field) from None
+        shown = f"part {request.part}" if request.part else f"full bars {what[0]}-{what[1]}"
+        return self.cowrite("fill", request, seed, lambda model, **kw: fill(model, text, what, **kw),
+                            f"fill {shown}", lambda _: f"{shown} written again")
+
+    def continue_part(self, request: ContinueRequest, text: str, seed: int) -> dict:
+        def label(written: Written) -> str:
+            return (f"part {request.part} written ({len(written.written)} bars, ending on the tonic) "
+                    "after the tune's own")
+
+        return self.cowrite("continue", request, seed,
+                            lambda model, **kw: continue_tune(model, text, request.part, **kw),
+                            f"continue with part {request.part}", label)
+
+    def vary_tune(self, request: VaryRequest, text: str, seed: int) -> dict:
+        def label(written: Written) -> str:
+            bars = ", ".join(str(b) for b in written.written)
+            return f"a variation: bars {bars} (as the tune's bar lines count them) written again, main-beat notes kept"
+
+        return self.cowrite("vary", request, seed, lambda model, **kw: vary(model, text, request.amount, **kw),
+                            f"vary, amount {request.amount}", label)
+
+    def tune_set(self, request: SetRequest, seed: int) -> dict:
+        """`num` tunes of one type whose keys move as sets do, each saved as its own tune with N: lines."""
+        model = self.require_model()
+        started = time.perf_counter()
+        try:
+            made = make_set(model, request.rhythm, request.num, key=request.key, candidates=request.candidates,
+                            settings=request.settings(), seed=seed, novelty=self.index)
+        except ValueError as error:  # as generate: a request the sampler cannot follow
+            raise ApiError(400, _one_line(error)) from None
+        seconds = time.perf_counter() - started
+        record = {"cowrite": "set", **request.model_dump(exclude_none=True, exclude={"seed"}), "seed": seed}
+        heading = (f"tunesmith serve, model {self.run_dir.name}: a set of {request.num} {made.rhythm}s, "
+                   f"candidates {request.candidates}, seed {seed}")
+        tunes = []
+        for i, (sample, critique) in enumerate(zip(made.tunes, made.critiques)):
+            text = with_notes(sample.text, [heading, *made.notes(i), critique.provenance(request.candidates)], i + 1)
+            meta = {"source": "set", "model": self.run_dir.name, "settings": record, "tune": i + 1,
+                    "of": len(made.tunes)}
+            tunes.append(self.tune_out(self.store.save(text, meta), text))
+        return {"tunes": tunes, "keys": list(made.keys), "rhythm": made.rhythm, "meter": made.meter, "seed": seed,
+                "seconds": round(seconds, 3)}
 
     # -- tunes
 
@@ -402,6 +500,8 @@ def _add_routes(app: FastAPI, shop: Workshop) -> None:
         seed = request.seed if request.seed is not None else secrets.randbelow(2**31)
         return await shop.generation.run(shop.generate, request, seed)
 
+    _add_cowrite_routes(app, shop)
+
     @app.get("/api/tunes/{tune_id}.{fmt}", responses={200: {"content": {m: {} for m in MEDIA.values()}}})
     async def tune_file(
         tune_id: str = PathParam(pattern=ID_PATTERN, description="32 hex digits, as /api/generate gave it"),
@@ -427,6 +527,50 @@ def _add_routes(app: FastAPI, shop: Workshop) -> None:
         return shop.keep(request)
 
     _add_library_routes(app, shop)
+
+
+def _add_cowrite_routes(app: FastAPI, shop: Workshop) -> None:
+    """Writing with a musician: each runs on the generation pool, as /api/generate does (429 when it is full)."""
+
+    @app.post("/api/fill", response_model=CowriteResponse)
+    async def fill_bars(request: FillRequest) -> dict:
+        """The tune with `bars` [first, last] (full bars counted from 1) or a `part` ("B") written again,
+        the rest kept byte for byte; give one of the two."""
+        text = shop.cowrite_text(request)
+        if request.bars is None and request.part is None:
+            raise ApiError(422, "say which bars to write again: bars [first, last] or a part letter", "bars")
+        if request.bars is not None and request.part is not None:
+            raise ApiError(422, "give bars or a part to write again, not both", "bars")
+        return await shop.generation.run(shop.fill_bars, request, text, _seed(request.seed))
+
+    @app.post("/api/continue", response_model=CowriteResponse)
+    async def continue_part(request: ContinueRequest) -> dict:
+        """The tune with its next `part` (default B) written after its last, ending on the tonic."""
+        text = shop.cowrite_text(request)
+        return await shop.generation.run(shop.continue_part, request, text, _seed(request.seed))
+
+    @app.post("/api/vary", response_model=CowriteResponse)
+    async def vary_tune(request: VaryRequest) -> dict:
+        """A variation: `amount` of the full bars written again, the main beats, cadences and pickups kept."""
+        text = shop.cowrite_text(request)
+        return await shop.generation.run(shop.vary_tune, request, text, _seed(request.seed))
+
+    @app.post("/api/set", response_model=SetResponse)
+    async def tune_set(request: SetRequest) -> dict:
+        """`num` tunes of one `rhythm` whose keys move as sets do (from `key`, when given)."""
+        shop.check_characters(request)
+        return await shop.generation.run(shop.tune_set, request, _seed(request.seed))
+
+
+MAX_COWRITE_BARS = 128
+
+
+def _seed(seed: int | None) -> int:
+    return seed if seed is not None else secrets.randbelow(2**31)
+
+
+def _one_line(error: Exception) -> str:
+    return " ".join(str(error).split()) or type(error).__name__
 
 
 KeptId = Annotated[int, PathParam(ge=1, le=MAX_KEPT_ID, description="the kept tune's number, as /api/kept lists it")]

@@ -6,7 +6,7 @@ from __future__ import annotations
 import errno
 import json
 import re
-from typing import Literal
+from typing import Annotated, Literal
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -123,6 +123,95 @@ class KeepRequest(BaseModel):
     abc: str | None = Field(None, min_length=1, max_length=MAX_ABC, description="the text to keep (default: the id's)")
 
 
+# -- writing with a musician (tunesmith.sample.cowriting, tunesmith.judge.sets)
+
+MAX_BAR = 64  # bars are named counted from 1, as players count them
+MAX_CANDIDATES = 8
+MAX_SET = 6
+PART_PATTERN = r"^[A-Ha-h]$"
+BarNumber = Annotated[int, Field(ge=1, le=MAX_BAR)]
+
+
+class CowriteRequest(BaseModel):
+    """What fill, continue and vary share: the musician's tune and how to sample."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    tune: str = Field(min_length=1, max_length=MAX_ABC, description="one tune in ABC notation, kept byte for byte "
+                                                                     "outside the bars written")
+    seed: int | None = Field(None, ge=0, le=2**31 - 1, description="null: the server picks one and returns it")
+    candidates: int = Field(4, ge=1, le=MAX_CANDIDATES, description="write it this many times, keep the best")
+    temperature: float = Field(1.0, ge=0.1, le=2.0)
+    top_p: float | None = Field(SamplingSettings().top_p, gt=0, le=1, description="nucleus sampling; 1 or null: off")
+
+    def settings(self) -> SamplingSettings:
+        return SamplingSettings(temperature=self.temperature, top_p=self.top_p)  # constrained: the gap needs it
+
+
+def _part_letter(value: str | None) -> str | None:
+    return None if value is None else value.upper()
+
+
+class FillRequest(CowriteRequest):
+    """Bars of the tune written again: give `bars` or `part`, not both."""
+
+    bars: tuple[BarNumber, BarNumber] | None = Field(None, description="[first, last] full bars, counted from 1",
+                                                     examples=[[5, 8]])
+    part: str | None = Field(None, pattern=PART_PATTERN, description="a whole part, by its letter", examples=["B"])
+
+    @field_validator("bars")
+    @classmethod
+    def _first_before_last(cls, value: tuple[int, int] | None) -> tuple[int, int] | None:
+        if value is not None and value[0] > value[1]:
+            raise ValueError("the first bar comes before the last, e.g. [5, 8]")
+        return value
+
+    @field_validator("part")
+    @classmethod
+    def _upper(cls, value: str | None) -> str | None:
+        return _part_letter(value)
+
+
+class ContinueRequest(CowriteRequest):
+    """The next part written after the tune's last (a B part for an A part)."""
+
+    part: str = Field("B", pattern=PART_PATTERN, description="the part to write: the one after the tune's last")
+
+    @field_validator("part")
+    @classmethod
+    def _upper(cls, value: str) -> str:
+        return _part_letter(value)
+
+
+class VaryRequest(CowriteRequest):
+    """A variation: a share of the full bars written again, the main beats and cadences kept."""
+
+    amount: float = Field(0.3, ge=0.05, le=1, description="share of the full bars written again")
+    candidates: int = Field(8, ge=1, le=MAX_CANDIDATES, description="candidates for each bar")
+
+
+class SetRequest(BaseModel):
+    """Tunes that make a set: one type and metre, keys that move as sets do."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    rhythm: str = Field(pattern=RHYTHM_PATTERN, examples=["reel", "jig"])
+    num: int = Field(3, ge=1, le=MAX_SET, description="tunes in the set")
+    key: str | None = Field(None, pattern=KEY_PATTERN, description="the first tune's key (default: drawn)")
+    seed: int | None = Field(None, ge=0, le=2**31 - 1, description="null: the server picks one and returns it")
+    candidates: int = Field(4, ge=1, le=MAX_CANDIDATES, description="each tune the critic's best of this many")
+    temperature: float = Field(1.0, ge=0.1, le=2.0)
+    top_p: float | None = Field(SamplingSettings().top_p, gt=0, le=1, description="nucleus sampling; 1 or null: off")
+
+    @field_validator("key", mode="before")
+    @classmethod
+    def _blank_is_unset(cls, value: object) -> object:
+        return None if isinstance(value, str) and not value.strip() else value
+
+    def settings(self) -> SamplingSettings:
+        return SamplingSettings(temperature=self.temperature, top_p=self.top_p)
+
+
 MAX_KEPT_ID = 2**63 - 1  # SQLite's largest rowid
 TITLE_PATTERN = r"^[^\x00-\x1f\x7f]*$"  # one line: a newline in a title would start a new ABC field
 
@@ -189,12 +278,29 @@ class OpenResponse(TuneOut):
     kept: dict  # the kept tune this editable copy was made from
 
 
+class CowriteResponse(TuneOut):
+    written: list[int]  # the bars written, from 0 as the tune's bar lines cut it (a pickup is bar 0)
+    notes: list[str]  # the N: lines added to the tune: what was kept, what was written and how
+    seed: int
+    seconds: float
+
+
+class SetResponse(BaseModel):
+    tunes: list[TuneOut]
+    keys: list[str]
+    rhythm: str
+    meter: str
+    seed: int
+    seconds: float
+
+
 PATTERN_HINTS = {
     "key": "use a root A-G, then # or b, then a mode (m, dor, mix, ...), e.g. G, Ador, F#m, Bbmix",
     "meter": "use C, C| or a fraction such as 6/8 or 3/4",
     "rhythm": "use letters and spaces only, e.g. reel, slip jig",
     "id": "a tune id is 32 hex digits", "parent": "a tune id is 32 hex digits", "tune_id": "a tune id is 32 hex digits",
     "title": "a title is one line of printable text",
+    "part": "name a part by its letter, A to H",
 }
 
 

@@ -1,5 +1,7 @@
 // The workshop page: settings -> /api/generate, each tune drawn from /api/tunes/{id}.svg,
-// edits re-rendered through /api/render, kept tunes through /api/keep and the library's /api/kept.
+// edits re-rendered through /api/render, kept tunes through /api/keep and the library's /api/kept;
+// a tune's bars written again, its B part or a variation through /api/fill, /api/continue and /api/vary,
+// and a set of tunes through /api/set.
 // No libraries and no inline code: the server's Content-Security-Policy allows only this file.
 "use strict";
 
@@ -28,11 +30,13 @@ async function showHealth() {
       $("#model-status").textContent = `Model ${model.name} (${model.kind}, ${model.parameters.toLocaleString()} `
         + `parameters${bpc}) · copied bars: ${health.novelty}`;
       $("#rhythm-label").hidden = !model.rhythm;
+      $("#set-controls").hidden = !model.rhythm; // a set is one tune type: the model must know R: lines
     } else {
       $("#model-status").textContent = "No model.";
       $("#model-missing").textContent = health.message;
       $("#model-missing").hidden = false;
       $("#generate").disabled = true;
+      $("#make-set").disabled = true;
     }
     if (health.tools_missing.length) {
       showError(`Missing tools: ${health.tools_missing.join(", ")} (scores or audio will fail)`);
@@ -144,6 +148,13 @@ function tuneCard(tune, origin) {
   $(".keep", card).addEventListener("click", () => keep(card));
   $(".for-instrument", card).addEventListener("click", () => arrange(card, {instrument: $("#instrument").value}));
   $(".add-chords", card).addEventListener("click", () => arrange(card, {chords: true}));
+  $(".fill", card).addEventListener("click", () => {
+    const first = Number($(".bar-first", card).value), last = Number($(".bar-last", card).value);
+    cowrite(card, "/api/fill", {bars: [first, last]}, from => `bars ${first}-${last} of ${from} written again`);
+  });
+  $(".continue", card).addEventListener("click", () =>
+    cowrite(card, "/api/continue", {part: "B"}, from => `${from} with a B part written after it`));
+  $(".vary", card).addEventListener("click", () => cowrite(card, "/api/vary", {}, from => `a variation of ${from}`));
   showInstrumentButton($(".for-instrument", card));
   return card;
 }
@@ -217,6 +228,59 @@ function safeSvg(text) {
 
 function slug(title) {
   return (title || "").toLowerCase().match(/[a-z0-9]+/g)?.join("-").slice(0, 40) || "";
+}
+
+// ---------------------------------------------------------------- writing with a musician
+
+function sampling() {
+  const {seed, temperature, top_p} = settings();
+  return {seed, temperature, top_p};
+}
+
+// The tune as the musician has it in the editor, written on by the server: the result is a new card
+// below it, so the two can be heard side by side.
+async function cowrite(card, path, body, origin) {
+  const status = $(".cowrite-status", card);
+  const buttons = [...card.querySelectorAll(".cowrite button")];
+  const from = $(".title", card).textContent;
+  status.textContent = "writing…";
+  buttons.forEach(button => { button.disabled = true; });
+  try {
+    const tune = await api(path, {tune: $(".abc", card).value, ...sampling(), ...body});
+    const made = tuneCard(tune, `${origin(from)}, seed ${tune.seed}`);
+    card.after(made);
+    status.textContent = `written in ${tune.seconds.toFixed(1)} s (below)`;
+    made.scrollIntoView({block: "start"});
+    await drawScore(made);
+  } catch (error) {
+    status.textContent = `not written: ${error.message}`;
+  } finally {
+    buttons.forEach(button => { button.disabled = false; });
+  }
+}
+
+async function makeSet() {
+  showError("");
+  const {key} = settings();
+  const request = {rhythm: $("#set-rhythm").value, num: Number($("#set-num").value), key, ...sampling()};
+  $("#progress-text").textContent = `writing a set of ${request.num} ${request.rhythm}s…`;
+  $("#progress").hidden = false;
+  $("progress", $("#progress")).hidden = false;
+  $("#make-set").disabled = true;
+  try {
+    const result = await api("/api/set", request);
+    const cards = result.tunes.map((tune, i) => tuneCard(tune,
+      `tune ${i + 1} of a set of ${result.tunes.length} ${result.rhythm}s (${result.keys.join(" → ")}), seed ${result.seed}`));
+    $("#tunes").prepend(...cards);
+    $("#progress-text").textContent = `a set of ${cards.length} ${result.rhythm}s, ${result.keys.join(" → ")}, `
+      + `in ${result.seconds.toFixed(1)} s (seed ${result.seed})`;
+    await Promise.all(cards.map(card => drawScore(card)));
+  } catch (error) {
+    showError(error.message);
+  } finally {
+    $("#make-set").disabled = false;
+    $("progress", $("#progress")).hidden = true;
+  }
 }
 
 // ---------------------------------------------------------------- edit and keep
@@ -349,6 +413,7 @@ document.addEventListener("DOMContentLoaded", () => {
     $("#temperature-value").textContent = Number($("#temperature").value).toFixed(2);
   });
   $("#new-seed").addEventListener("click", () => { $("#seed").value = ""; });
+  $("#make-set").addEventListener("click", makeSet);
   $("#instrument").addEventListener("change", instrumentChanged);
   showHealth();
   showKept();
