@@ -54,8 +54,9 @@ def _abc2midi_figures(written: list[str], originals: list[str]) -> dict:
     if after is None or not written:
         return {"abc2midi clean": None}
     was_clean = [a for a, b in zip(after, before) if b]
-    return {"abc2midi clean": _share(sum(after), len(after)), "abc2midi clean, the tunes they came from":
-            _share(sum(before), len(before)), "abc2midi clean where the tune was": _share(sum(was_clean), len(was_clean))}
+    return {"abc2midi clean": _share(sum(after), len(after)),
+            "abc2midi clean, the tunes they came from": _share(sum(before), len(before)),
+            "abc2midi clean where the tune was": _share(sum(was_clean), len(was_clean))}
 
 
 def _share(count: int, total: int) -> float | None:
@@ -76,15 +77,17 @@ def fill_figures(model, texts: list[str], bars, seed: int) -> dict:
             failed += "no candidate" in str(error)
             refused += "no candidate" not in str(error)
             continue
-        cuts, new = split_at_bars(text), split_at_bars(written.text)
-        kept += (written.text[: new[first]] == text[: cuts[first]]
-                 and written.text[new[end]:] == text[cuts[end]:])
+        cuts = split_at_bars(text)
+        prefix, suffix = text[: cuts[first]], text[cuts[end]:]
+        kept += (written.text.startswith(prefix) and written.text.endswith(suffix)
+                 and len(written.text) >= len(prefix) + len(suffix)
+                 and len(split_at_bars(written.text)) == len(cuts))
         filled.append(written.text)
         originals.append(text)
     return {"tunes": len(texts), "refused (bars not lined up, or no such bars)": refused,
             "no candidate finished": failed, "filled": len(filled),
             "every bar right": _share(sum(map(_bars_right, filled)), len(filled)),
-            **_abc2midi_figures(filled, originals), "kept bars unchanged": _share(kept, len(filled)),
+            **_abc2midi_figures(filled, originals), "kept bars unchanged, as many bars": _share(kept, len(filled)),
             "seconds per fill": round(seconds / max(len(filled), 1), 3)}
 
 

@@ -144,8 +144,13 @@ class GapState(TuneState):
         return limit
 
     def cadence_due(self) -> bool:
-        return super().cadence_due() or (self.end_bars is not None and self.final_degree is not None
-                                         and self._bar() == len(self.signs) - 1)
+        """Writing the gap's last bar, when its last note must be a degree; also at the bar line before it,
+        where the sampler's snapshot is taken, so that a rollback gives the cadence its full tries."""
+        if self.end_bars is None or self.final_degree is None:
+            return super().cadence_due()
+        bar = self._bar()
+        return bar == len(self.signs) - 1 or (self.mode == "sign" and self.bar_notes > 0
+                                              and bar == len(self.signs) - 2)
 
     def relax_cadence(self) -> bool:
         """Give up the degree asked of the gap's last note (the model would not write it); False if none."""

@@ -107,8 +107,8 @@ def cmd_continue(args: argparse.Namespace) -> int:
     from tunesmith.sample.cowriting import continue_tune
 
     return _cowrite(args, "continue", lambda m, t, **kw: continue_tune(m, t, args.part, **kw), f"--part {args.part}",
-                    lambda w: f"part {args.part} written ({len(w.written)} bars, ending on the tonic) after the "
-                              "tune's own")
+                    lambda w: f"part {args.part} written ({len(w.written)} bars, its last note asked to be the "
+                              "tonic) after the tune's own")
 
 
 def cmd_vary(args: argparse.Namespace) -> int:
@@ -116,7 +116,8 @@ def cmd_vary(args: argparse.Namespace) -> int:
 
     def label(written) -> str:
         bars = ", ".join(str(b) for b in written.written)
-        return f"a variation: bars {bars} (as the file's bar lines count them) written again, main-beat notes kept"
+        return (f"a variation: bars {bars} (as the file's bar lines count them) written again, "
+                "each keeping its first beat")
 
     def write(model, text, **kw):
         written = vary(model, text, args.amount, **kw)

@@ -128,9 +128,9 @@ def write_gap(model: TrainedModel, text: str, first: int, end: int, *, candidate
 
 
 def _preference(sample: Sample) -> tuple:
-    """Finished first, then the fewest bits per token (the model's own liking)."""
+    """Finished first, then ending where asked (a tonic not given up), then the fewest bits per token."""
     done = sample.finished and not sample.dead_end
-    return (not done, -sample.log_likelihood / max(sample.scored_tokens, 1))
+    return (not done, sample.cadences_dropped, -sample.log_likelihood / max(sample.scored_tokens, 1))
 
 
 def _joined(text: str, first: int, end: int, middle: str) -> str:
@@ -260,9 +260,10 @@ def choose_bars(text: str, amount: float, rng: random.Random) -> list[int]:
 
 def vary(model: TrainedModel, text: str, amount: float = 0.3, *, candidates: int = VARY_CANDIDATES,
          settings: SamplingSettings | None = None, seed: int | None = None, reading: str = LEFT) -> Written:
-    """A variation: `amount` of the full bars written again one by one, each the candidate that keeps the most
-    notes on the main beats (then the model's favourite), never the old bar itself when another was written;
-    the last bar of each part (the cadences) and a pickup are kept."""
+    """A variation: `amount` of the full bars written again one by one, each a candidate that keeps the note
+    on the bar's first beat (the model's favourite of those), never the old bar itself when another was
+    written; the last bar of each part (the cadences) and a pickup are kept. Kept on the tune's main beats
+    (kept_beats), 86-94 % of the notes at amount 0.3 when every candidate kept as many as it could."""
     if not 0 < amount <= 1:
         raise ValueError(f"amount must be above 0 and at most 1 (got {amount})")
     seed = fresh_seed() if seed is None else seed
@@ -276,8 +277,8 @@ def vary(model: TrainedModel, text: str, amount: float = 0.3, *, candidates: int
         old_beats = beat_pitches(read_tune(current).bars[bar], beats)
         samples = _usable(write_gap(model, current, bar, bar + 1, candidates=candidates, settings=settings,
                                     seed=seed + n, reading=reading), f"bar {bar}")
-        best = max(samples, key=lambda s: (s.text != old, _beats_kept(current, bar, s.text, old_beats, beats),
-                                           -_preference(s)[1]))
+        best = max(samples, key=lambda s: (s.text != old, _beats_kept(current, bar, s.text, old_beats[:1], beats[:1]),
+                                           -_preference(s)[-1]))
         current = _joined(current, bar, bar + 1, best.text)
         kept.append(best)
     return Written(current, tuple(chosen_bars), _method(reading), tuple(kept), candidates)

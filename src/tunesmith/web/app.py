@@ -259,8 +259,8 @@ class Workshop:
 
     def continue_part(self, request: ContinueRequest, text: str, seed: int) -> dict:
         def label(written: Written) -> str:
-            return (f"part {request.part} written ({len(written.written)} bars, ending on the tonic) "
-                    "after the tune's own")
+            return (f"part {request.part} written ({len(written.written)} bars, its last note asked to be the "
+                    "tonic) after the tune's own")
 
         return self.cowrite("continue", request, seed,
                             lambda model, **kw: continue_tune(model, text, request.part, **kw),
@@ -269,7 +269,8 @@ class Workshop:
     def vary_tune(self, request: VaryRequest, text: str, seed: int) -> dict:
         def label(written: Written) -> str:
             bars = ", ".join(str(b) for b in written.written)
-            return f"a variation: bars {bars} (as the tune's bar lines count them) written again, main-beat notes kept"
+            return (f"a variation: bars {bars} (as the tune's bar lines count them) written again, "
+                    "each keeping its first beat")
 
         return self.cowrite("vary", request, seed, lambda model, **kw: vary(model, text, request.amount, **kw),
                             f"vary, amount {request.amount}", label)
