@@ -175,3 +175,31 @@ def test_write_for_an_instrument_then_transpose_and_add_chords(server, page):
     assert '"D"' in card.locator("textarea.abc").input_value()
     if os.environ.get("TUNESMITH_SCREENSHOT_INSTRUMENT"):
         page.screenshot(path=os.environ["TUNESMITH_SCREENSHOT_INSTRUMENT"], full_page=True)
+
+
+def test_write_bars_again_and_vary_in_the_browser(server, page):
+    url, _ = server
+    page.goto(url)
+    playwright.expect(page.locator("#model-status")).to_contain_text("Model tiny")
+    page.fill("#seed", "5")
+    page.fill("#num", "1")
+    page.fill("#max-chars", "500")
+    page.click("#generate")
+    card = page.locator(".tune").first
+    playwright.expect(card.locator(".score svg")).to_have_count(1, timeout=30_000)
+    reel = ("X:1\nT:Browser Reel\nM:C|\nL:1/8\nK:D\n"
+            "|:A|dfaf gfed|cABc dAFA|GBdB AFDF|EFGE D3:|\n|:g|fdad fdad|gebe gebe|fdad fgaf|gefe d3:|\n")
+    card.locator("textarea.abc").fill(reel)
+    playwright.expect(card.locator(".score svg")).to_contain_text("Browser Reel", timeout=20_000)
+    card.locator(".bar-first").fill("2")
+    card.locator(".bar-last").fill("3")
+    card.locator("button.fill").click()
+    playwright.expect(card.locator(".cowrite-status")).to_contain_text("written in", timeout=30_000)
+    filled = page.locator(".tune").nth(1)
+    playwright.expect(filled.locator(".score svg")).to_have_count(1, timeout=20_000)
+    text = filled.locator("textarea.abc").input_value()
+    assert "N:full bars 2-3 written again" in text and text.rstrip().endswith("gefe d3:|")  # the B part kept
+
+    page.locator(".tune").first.locator("button.vary").click()
+    playwright.expect(page.locator(".tune")).to_have_count(3, timeout=30_000)
+    assert "N:a variation: bars" in page.locator(".tune").nth(1).locator("textarea.abc").input_value()
