@@ -16,11 +16,13 @@ from tunesmith.render import midi, playback
 from tunesmith.render.midi import note_ons
 from tunesmith.render.performance import accompaniment, beat_of, midi_program, tempo_field
 from tunesmith.render.rendering import (
+    SET_PAUSE_S,
     RenderError,
     RenderOptions,
     RenderResult,
     ToolMissing,
     missing_tools,
+    render_set_audio,
     render_tune,
     render_tunebook,
 )
@@ -272,3 +274,11 @@ def test_audio_of_a_tune_that_plays_for_hours_is_refused_before_the_synthesizer(
 
 def test_midi_seconds_follow_the_tempo(reel: RenderResult):
     assert midi.midi_seconds(reel.files["mid"].read_bytes()) == pytest.approx(REEL_SECONDS, rel=0.02)
+
+
+def test_a_set_plays_its_tunes_one_after_another_in_one_wav(tmp_path: Path, reel: RenderResult):
+    needs("wav")
+    joined = render_set_audio([REEL, REEL.replace("T:", "T:Again ")], tmp_path / "set.wav")
+    one = playback.wav_seconds(reel.files["wav"])
+    assert playback.wav_seconds(joined) == pytest.approx(2 * one + SET_PAUSE_S, abs=0.05)
+    assert [p.name for p in tmp_path.iterdir()] == ["set.wav"]  # the work folder is gone
