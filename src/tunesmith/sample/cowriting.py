@@ -45,7 +45,7 @@ DEFAULT_CANDIDATES = 4
 # How the model reads a gap. "left": the bars before it, as it writes a tune; "both": <s> before <suf> after
 # <mid>, for a model trained with --fim-rate. Left is the default from measurement: the small LSTM trained
 # with fim-rate 0.5 gives the true bars 5-8 of 198 held-out tunes 1.596 bits/char reading both sides and
-# 1.463 reading the left side (its 128-character training windows rarely hold a prefix across the suffix).
+# 1.463 reading the left side (MODEL.md, "Filling a gap").
 LEFT, BOTH = "left", "both"
 VARY_CANDIDATES = 8  # a variation's bar is chosen for the main beats it keeps: more to choose among
 MAX_GAP_CHARS = 80  # characters per bar written: a bar of a tune book is 10-30
