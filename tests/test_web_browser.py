@@ -88,21 +88,23 @@ def page():
     assert not errors, f"the page reported errors: {errors}"
 
 
+def generate_on_the_page(page, url: str, seed: int, num: int, **choices: str) -> None:
+    """Open the workshop, choose (select id -> value), generate `num` short tunes, wait for their scores."""
+    page.goto(url)
+    playwright.expect(page.locator("#model-status")).to_contain_text("Model tiny")
+    for select, value in choices.items():
+        page.select_option(f"#{select.replace('_', '-')}", value)
+    page.fill("#seed", str(seed))
+    page.fill("#num", str(num))
+    page.fill("#max-chars", "500")
+    page.click("#generate")
+    playwright.expect(page.locator(".tune .score svg")).to_have_count(num, timeout=30_000)
+
+
 @pytest.mark.parametrize("server", [True], ids=["indexed"], indirect=True)
 def test_generate_edit_and_keep_in_the_browser(server, page):
     url, _ = server
-    page.goto(url)
-    playwright.expect(page.locator("#model-status")).to_contain_text("Model tiny")
-
-    page.select_option("#key-root", "G")
-    page.select_option("#meter", "6/8")
-    page.fill("#seed", "7")
-    page.fill("#num", "2")
-    page.fill("#max-chars", "500")
-    page.click("#generate")
-
-    scores = page.locator(".tune .score svg")
-    playwright.expect(scores).to_have_count(2, timeout=30_000)
+    generate_on_the_page(page, url, 7, 2, key_root="G", meter="6/8")
     playwright.expect(page.locator(".tune .quality")).to_have_count(2)
     playwright.expect(page.locator("#progress-text")).to_contain_text("2 tunes in")
     playwright.expect(page.locator(".tune .quality").first).to_contain_text(re.compile(r"copied bars\s*\d+"))
@@ -179,14 +181,8 @@ def test_write_for_an_instrument_then_transpose_and_add_chords(server, page):
 
 def test_write_bars_again_and_vary_in_the_browser(server, page):
     url, _ = server
-    page.goto(url)
-    playwright.expect(page.locator("#model-status")).to_contain_text("Model tiny")
-    page.fill("#seed", "5")
-    page.fill("#num", "1")
-    page.fill("#max-chars", "500")
-    page.click("#generate")
+    generate_on_the_page(page, url, 5, 1)
     card = page.locator(".tune").first
-    playwright.expect(card.locator(".score svg")).to_have_count(1, timeout=30_000)
     reel = ("X:1\nT:Browser Reel\nM:C|\nL:1/8\nK:D\n"
             "|:A|dfaf gfed|cABc dAFA|GBdB AFDF|EFGE D3:|\n|:g|fdad fdad|gebe gebe|fdad fgaf|gefe d3:|\n")
     card.locator("textarea.abc").fill(reel)

@@ -23,8 +23,8 @@ from fractions import Fraction
 
 from tunesmith.abc.grammar import TuneState
 from tunesmith.abc.lexicon import BAR_SIGNS
-from tunesmith.abc.reader import read_tune
-from tunesmith.abc.text import TOKEN, header_and_body, length_text, normalise_newlines
+from tunesmith.abc.reader import part_start_bars, read_tune
+from tunesmith.abc.text import TOKEN, length_text, normalise_newlines, parse_fields
 
 # Signs of real tunes the constraint writes another way: endings with brackets, doubled signs.
 SIGN_SPELLINGS = {"[1": "|1", "|[1": "|1", "[2": ":|2", ":|[2": ":|2", ":|]": ":|", ":||": ":|", "||:": "|:",
@@ -33,6 +33,9 @@ SIGN_SPELLINGS = {"[1": "|1", "|[1": "|1", "[2": ":|2", ":|[2": ":|2", ":|]": ":
 
 SIGNS_AND_MUSIC = frozenset({"bar", "ending", "note", "chord", "rest", "barrest", "tuplet", "grace", "slur",
                              "broken", "tie", "text", "deco"})
+
+
+READER_COUNTS_OTHERWISE = "the reader counts its bars otherwise (a multi-bar rest?): fill cannot line them up"
 
 
 class GapError(ValueError):
@@ -68,7 +71,7 @@ def read_bars(text: str, cuts: list[int]) -> Bars:
     """Each bar's length and signs; GapError when the reader counts the bars otherwise (a Z4 rest)."""
     read = read_tune(text).bars
     if len(read) != len(cuts) - 1:
-        raise GapError("the reader counts its bars otherwise (a multi-bar rest?): fill cannot line them up")
+        raise GapError(READER_COUNTS_OTHERWISE)
     signs, openings = [], []
     for start, end in zip(cuts, cuts[1:]):
         # A bar's signs: those before its first note open it, the one after its last closes it ("!" line
@@ -79,9 +82,8 @@ def read_bars(text: str, cuts: list[int]) -> Bars:
         signs.append(last.group() if last is not None and last.lastgroup == "bar" else "")
         head = tokens[: music[0]] if music else tokens[:-1]
         openings.append("".join(t.group() for t in head))
-    starts = [i for i, bar in enumerate(read) if i == 0 or (bar.new_section and (bar.ending or 0) < 2)]
     return Bars(list(cuts), [bar.duration for bar in read], signs, openings, read[0].expected if read else None,
-                [bar.ending for bar in read], starts)
+                [bar.ending for bar in read], part_start_bars(read))
 
 
 def next_part_lengths(bars: Bars) -> list[Fraction]:
@@ -111,14 +113,6 @@ def skeleton(bars: Bars, first: int, end: int, unit: Fraction) -> str:
         rest = f"z{length_text(units)}" if units else ""
         pieces.append(f"{opening}{rest}{constraint_sign(bars.signs[i])}")
     return "".join(pieces)
-
-
-def header_fields(text: str) -> dict[str, str]:
-    """The header's fields, first of each letter, as the reader takes them."""
-    fields: dict[str, str] = {}
-    for letter, value in header_and_body(normalise_newlines(text))[0]:
-        fields.setdefault(letter, value)
-    return fields
 
 
 class GapState(TuneState):
@@ -215,7 +209,7 @@ def gap_state(text: str, cuts: list[int], first: int, end: int, final_degree: in
     plain bar lines and then the sign its last bar ends with. GapError says in words why a gap cannot be filled.
     """
     bars = read_bars(text, cuts)
-    fields = header_fields(text)
+    fields = parse_fields(normalise_newlines(text))
     if "K" not in fields or "M" not in fields:
         raise GapError("the tune needs an M: and a K: line")
     unit, count = _unit(fields), len(bars.signs)

@@ -297,6 +297,12 @@ def read_tune(text: str) -> ReadTune:
     return Reader(fields).read(body)
 
 
+def part_start_bars(bars: list[Bar]) -> list[int]:
+    """The bars that open a part: the first, and each after a repeat sign or a double bar (a second
+    ending is the same part played again, not a new one). Example: "|:AB|cd:|\n|:ef|ga:|" -> [0, 2]."""
+    return [i for i, bar in enumerate(bars) if i == 0 or (bar.new_section and (bar.ending or 0) < 2)]
+
+
 def _partners(bars: list[Bar], i: int) -> Iterable[int]:
     """Bars that may complete a short bar i: across the boundary, or at the other end of its section."""
     last = len(bars) - 1

@@ -60,17 +60,22 @@ def read_tune_from(path: str, number: int) -> tuple[str, list[str]]:
                                     "(X T R M L K, L:1/8)"]
 
 
-def _write(text: str, notes: list[str], out: str | None) -> None:
-    from tunesmith.abc.text import with_notes
-
-    book = with_notes(text, notes) + "\n"
+def _write_book(book: str, out: str | None) -> None:
+    """Print the tune book, or write it to out: never over a file that is there."""
     if out is None:
         sys.stdout.write(book)
         return
     if Path(out).exists():
         raise ValueError(f"{out}: already there; Tunesmith does not write over a file (give another name)")
     Path(out).write_text(book)
-    print(f"wrote {out}", file=sys.stderr)
+
+
+def _write(text: str, notes: list[str], out: str | None) -> None:
+    from tunesmith.abc.text import with_notes
+
+    _write_book(with_notes(text, notes) + "\n", out)
+    if out is not None:
+        print(f"wrote {out}", file=sys.stderr)
 
 
 def _command(args: argparse.Namespace, name: str, run: Path, seed: int, extra: str) -> str:
@@ -145,12 +150,7 @@ def cmd_set(args: argparse.Namespace) -> int:
                f"--candidates {args.candidates} --seed {seed}" + (f" --key {args.key}" if args.key else ""))
     book = "\n\n".join(with_notes(s.text, [command, *made.notes(i), c.provenance(args.candidates)], i + 1)
                        for i, (s, c) in enumerate(zip(made.tunes, made.critiques))) + "\n"
-    if args.out:
-        if Path(args.out).exists():
-            raise ValueError(f"{args.out}: already there; Tunesmith does not write over a file (give another name)")
-        Path(args.out).write_text(book)
-    else:
-        sys.stdout.write(book)
+    _write_book(book, args.out)
     print(f"set: {' -> '.join(made.keys)}, {made.meter}; longest run of bars two tunes share: "
           f"{shared_bars([s.text for s in made.tunes])}", file=sys.stderr)
     if args.audio:

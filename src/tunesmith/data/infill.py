@@ -20,7 +20,8 @@ import random
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from tunesmith.abc.reader import read_tune
+from tunesmith.abc.gaps import READER_COUNTS_OTHERWISE, GapError
+from tunesmith.abc.reader import part_start_bars, read_tune
 from tunesmith.abc.text import FIELD_LINE, TOKEN
 from tunesmith.data.vocab import ABCTokenVocab, CharVocab
 
@@ -96,9 +97,7 @@ def part_starts(text: str, bars: int) -> list[int]:
     Example: "K:D\\n|:AB|cd:|\\n|:ef|ga:|" -> [0, 2].
     """
     read = read_tune(text).bars
-    if len(read) != bars:
-        return [0]
-    return [i for i, bar in enumerate(read) if i == 0 or (bar.new_section and (bar.ending or 0) < 2)]
+    return part_start_bars(read) if len(read) == bars else [0]
 
 
 def counted_bars(text: str) -> list[int]:
@@ -135,26 +134,44 @@ def fim_arrange(text: str, rng: random.Random) -> Infill | None:
     return cut(text, cuts, first, end)
 
 
-def hidden_bars(text: str, bars: tuple[int, int] | str) -> Infill | None:
-    """The tune with the bars a benchmark or a command names hidden; None if the tune has no such bars.
+def part_index(letter: str) -> int:
+    """A part's place from its letter: "A" 0, "b" 1; -1 for anything but one letter."""
+    return ord(letter.upper()) - ord("A") if len(letter) == 1 and letter.isalpha() else -1
+
+
+def bar_span(text: str, bars: tuple[int, int] | str) -> tuple[int, int]:
+    """[first, end) of the bars a musician names, as split_at_bars numbers them; GapError in words when the
+    tune has no such bars.
 
     bars: (first, last), 1-based and inclusive, counting bars as players do (see counted_bars), e.g. (5, 8);
     or a part by its letter, "A" the first, "B" the second.
     """
     cuts = split_at_bars(text)
     if not cuts:
-        return None
+        raise GapError("the tune has no bars")
     count = len(cuts) - 1
     if isinstance(bars, str):
         starts = part_starts(text, count)
-        part = ord(bars.upper()) - ord("A")
-        if not (len(bars) == 1 and 0 <= part < len(starts)):
-            return None
-        return cut(text, cuts, starts[part], (*starts, count)[part + 1])
-    counted = counted_bars(text) if len(read_tune(text).bars) == count else []
-    if not 1 <= bars[0] <= bars[1] <= len(counted):
+        part = part_index(bars)
+        if not 0 <= part < len(starts):
+            raise GapError(f"the tune has no part {bars} (it has {len(starts)}: "
+                           f"{', '.join(chr(65 + i) for i in range(len(starts)))})")
+        return starts[part], (*starts, count)[part + 1]
+    if len(read_tune(text).bars) != count:
+        raise GapError(READER_COUNTS_OTHERWISE)
+    counted = counted_bars(text)
+    if not (1 <= bars[0] <= bars[1] <= len(counted)):
+        raise GapError(f"the tune has {len(counted)} bars: bars {bars[0]}-{bars[1]} are not all in it")
+    return counted[bars[0] - 1], counted[bars[1] - 1] + 1
+
+
+def hidden_bars(text: str, bars: tuple[int, int] | str) -> Infill | None:
+    """The tune with the bars a benchmark or a command names hidden (see bar_span); None if it has no such bars."""
+    try:
+        first, end = bar_span(text, bars)
+    except GapError:
         return None
-    return cut(text, cuts, counted[bars[0] - 1], counted[bars[1] - 1] + 1)
+    return cut(text, split_at_bars(text), first, end)
 
 
 Vocab = CharVocab | ABCTokenVocab

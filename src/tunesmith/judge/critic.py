@@ -15,7 +15,6 @@ form table (tunesmith.data.forms), so nothing here is fitted to the held-out tun
 
 from __future__ import annotations
 
-import math
 from collections.abc import Iterable
 from dataclasses import dataclass
 
@@ -69,7 +68,7 @@ def books_repeat_share(model: TrainedModel) -> float:
 def critique(sample: Sample, target_repeats: float, novelty=None) -> Critique:
     """Score one candidate (see the module docstring). novelty: a judge.quality.NoveltyIndex of the training tunes."""
     row = features(sample.text)
-    bits = -sample.log_likelihood / math.log(2) / max(sample.scored_tokens, 1)
+    bits = sample.bits_per_token
     copied = novelty.longest_copy(sample.text)[0] if novelty is not None else 0
     tonic = bool(row["ends_on_tonic"])
     score = (-bits - TONIC_WEIGHT * (not tonic) - REPEAT_WEIGHT * abs(row["repeats_exact"] - target_repeats)

@@ -392,10 +392,6 @@ def render_tunebook(
     return results
 
 
-
-
-
-
 SET_PAUSE_S = 1.0  # between the tunes of a set: a breath, as players take when the tune changes
 
 

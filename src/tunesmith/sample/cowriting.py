@@ -18,17 +18,16 @@ times in one batch and the one the model likes best (the fewest bits per token) 
 
 from __future__ import annotations
 
-import math
 import random
 from dataclasses import dataclass, replace
 from fractions import Fraction
 
 import torch
 
-from tunesmith.abc.gaps import GapError, gap_state, header_fields, next_part_lengths, read_bars
+from tunesmith.abc.gaps import GapError, gap_state, next_part_lengths, read_bars
 from tunesmith.abc.reader import Bar, read_tune
-from tunesmith.abc.text import meter_fraction
-from tunesmith.data.infill import counted_bars, part_starts, psm_ids, split_at_bars
+from tunesmith.abc.text import meter_fraction, normalise_newlines, parse_fields
+from tunesmith.data.infill import bar_span, counted_bars, part_index, part_starts, psm_ids, split_at_bars
 from tunesmith.sample.sampling import (
     Sample,
     SamplingSettings,
@@ -63,33 +62,13 @@ class Written:
 
     def notes(self, label: str) -> list[str]:
         """N: lines: what was written and how, e.g. "bars 5-8 written again (both sides read, best of 4 ...)"."""
-        bits = [-s.log_likelihood / math.log(2) / max(s.scored_tokens, 1) for s in self.samples]
+        bits = [s.bits_per_token for s in self.samples]
         notes = [f"{label}; the rest kept as it was",
                  f"written reading the {self.method} of the gap, best of {self.candidates} "
                  f"({sum(bits) / len(bits):.2f} bits/token)"]
         if any(s.cadences_dropped for s in self.samples):
             notes.append("the model would not end it on the tonic: its last note was left free")
         return notes
-
-
-def bar_span(text: str, bars: tuple[int, int] | str) -> tuple[int, int]:
-    """[first, end) of the bars a musician names: (5, 8) counts bars from 1 as players do (see counted_bars),
-    "B" names the second part. GapError in words when the tune has no such bars."""
-    cuts = split_at_bars(text)
-    if not cuts:
-        raise GapError("the tune has no bars")
-    count = len(cuts) - 1
-    if isinstance(bars, str):
-        starts = part_starts(text, count)
-        part = ord(bars.upper()) - ord("A") if len(bars) == 1 and bars.isalpha() else -1
-        if not 0 <= part < len(starts):
-            raise GapError(f"the tune has no part {bars} (it has {len(starts)}: "
-                           f"{', '.join(chr(65 + i) for i in range(len(starts)))})")
-        return starts[part], (*starts, count)[part + 1]
-    counted = counted_bars(text)
-    if not (1 <= bars[0] <= bars[1] <= len(counted)):
-        raise GapError(f"the tune has {len(counted)} bars: bars {bars[0]}-{bars[1]} are not all in it")
-    return counted[bars[0] - 1], counted[bars[1] - 1] + 1
 
 
 def write_gap(model: TrainedModel, text: str, first: int, end: int, *, candidates: int = DEFAULT_CANDIDATES,
@@ -130,13 +109,12 @@ def write_gap(model: TrainedModel, text: str, first: int, end: int, *, candidate
 def _preference(sample: Sample) -> tuple:
     """Finished first, then ending where asked (a tonic not given up), then the fewest bits per token."""
     done = sample.finished and not sample.dead_end
-    return (not done, sample.cadences_dropped, -sample.log_likelihood / max(sample.scored_tokens, 1))
+    return (not done, sample.cadences_dropped, sample.bits_per_token)
 
 
-def _joined(text: str, first: int, end: int, middle: str) -> str:
-    cuts = split_at_bars(text)
-    prefix = text[: cuts[min(first, len(cuts) - 1)]]
-    return prefix + middle + (text[cuts[end]:] if end < len(cuts) else "")
+def _joined(text: str, cuts: list[int], first: int, end: int, middle: str) -> str:
+    """The tune with bars [first, end) (as `cuts`, split_at_bars, numbers them) replaced by middle."""
+    return text[: cuts[first]] + middle + text[cuts[end]:]
 
 
 def _usable(samples: list[Sample], what: str) -> list[Sample]:
@@ -154,12 +132,13 @@ def fill(model: TrainedModel, text: str, bars: tuple[int, int] | str, *, candida
     Example: fill(load_model("runs/fim"), tune, (5, 8), seed=1).text
     """
     first, end = bar_span(text, bars)
-    old = text[split_at_bars(text)[first]: split_at_bars(text)[end]]
+    cuts = split_at_bars(text)
+    old = text[cuts[first]: cuts[end]]
     samples = _usable(write_gap(model, text, first, end, candidates=candidates, settings=settings, seed=seed,
                                 reading=reading), "the bars")
     chosen = next((s for s in samples if s.text != old), samples[0])
-    return Written(_joined(text, first, end, chosen.text), tuple(range(first, end)), _method(reading), (chosen,),
-                   candidates)
+    return Written(_joined(text, cuts, first, end, chosen.text), tuple(range(first, end)), _method(reading),
+                   (chosen,), candidates)
 
 
 def _method(reading: str) -> str:
@@ -175,7 +154,7 @@ def continue_tune(model: TrainedModel, text: str, part: str = "B", *, candidates
         raise GapError("the tune has no bars")
     count = len(cuts) - 1
     starts = part_starts(text, count)
-    wanted = ord(part.upper()) - ord("A") if len(part) == 1 and part.isalpha() else -1
+    wanted = part_index(part)
     if wanted < 1:
         raise GapError(f"part {part!r}: name a part after the first, e.g. B")
     if wanted != len(starts):
@@ -229,7 +208,7 @@ def kept_beats(original: str, variation: str) -> tuple[int, int]:
 
 
 def _meter(text: str) -> str:
-    return header_fields(text).get("M", "4/4")
+    return parse_fields(normalise_newlines(text)).get("M", "4/4")
 
 
 def variable_bars(text: str) -> list[int]:
@@ -262,31 +241,36 @@ def vary(model: TrainedModel, text: str, amount: float = 0.3, *, candidates: int
          settings: SamplingSettings | None = None, seed: int | None = None, reading: str = LEFT) -> Written:
     """A variation: `amount` of the full bars written again one by one, each a candidate that keeps the note
     on the bar's first beat (the model's favourite of those), never the old bar itself when another was
-    written; the last bar of each part (the cadences) and a pickup are kept. Kept on the tune's main beats
-    (kept_beats), 86-94 % of the notes at amount 0.3 when every candidate kept as many as it could."""
+    written; the last bar of each part (the cadences) and a pickup are kept. On the shipped model, 86 % of the
+    notes on the main beats (kept_beats) sound as before at amount 0.3 (MODEL.md)."""
     if not 0 < amount <= 1:
         raise ValueError(f"amount must be above 0 and at most 1 (got {amount})")
     seed = fresh_seed() if seed is None else seed
     read_bars(text, split_at_bars(text))  # a tune the gap constraint cannot line up is refused before any sampling
     chosen_bars = choose_bars(text, amount, random.Random(seed))
     current, kept = text, []
-    beats = main_beats(_meter(text))
     for n, bar in enumerate(chosen_bars):
         cuts = split_at_bars(current)
         old = current[cuts[bar]: cuts[bar + 1]]
-        old_beats = beat_pitches(read_tune(current).bars[bar], beats)
+        downbeat = _downbeat(read_tune(current).bars[bar])
         samples = _usable(write_gap(model, current, bar, bar + 1, candidates=candidates, settings=settings,
                                     seed=seed + n, reading=reading), f"bar {bar}")
-        best = max(samples, key=lambda s: (s.text != old, _beats_kept(current, bar, s.text, old_beats[:1], beats[:1]),
-                                           -_preference(s)[-1]))
-        current = _joined(current, bar, bar + 1, best.text)
+        best = max(samples, key=lambda s: (s.text != old, _keeps_downbeat(current, cuts, bar, s.text, downbeat),
+                                           -s.bits_per_token))
+        current = _joined(current, cuts, bar, bar + 1, best.text)
         kept.append(best)
     return Written(current, tuple(chosen_bars), _method(reading), tuple(kept), candidates)
 
 
-def _beats_kept(text: str, bar: int, middle: str, old_beats: list[int | None], beats: list[Fraction]) -> int:
-    new_bar = read_tune(_joined(text, bar, bar + 1, middle)).bars[bar]
-    return sum(p is not None and p == q for p, q in zip(old_beats, beat_pitches(new_bar, beats)))
+def _downbeat(bar: Bar) -> int | None:
+    """The pitch on a bar's first beat (None for a rest)."""
+    return beat_pitches(bar, [Fraction(0)])[0]
+
+
+def _keeps_downbeat(text: str, cuts: list[int], bar: int, middle: str, downbeat: int | None) -> bool:
+    """Whether the bar written in place of `bar` starts on the note the old one did."""
+    written = read_tune(_joined(text, cuts, bar, bar + 1, middle)).bars[bar]
+    return downbeat is not None and _downbeat(written) == downbeat
 
 
 __all__ = ["BOTH", "DEFAULT_CANDIDATES", "LEFT", "GapError", "Written", "bar_span", "beat_pitches", "choose_bars",

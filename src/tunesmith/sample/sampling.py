@@ -70,6 +70,11 @@ class Sample:
     log_likelihood: float = 0.0
     scored_tokens: int = 0
 
+    @property
+    def bits_per_token(self) -> float:
+        """The model's own bits per token of the text past the script (what critics weigh)."""
+        return -self.log_likelihood / math.log(2) / max(self.scored_tokens, 1)
+
 
 def fresh_seed() -> int:
     """A seed for a run that was given none; it is reported, so any tune can be made again."""
@@ -235,8 +240,8 @@ def sample_tunes(
                                  candidates)
     chooser = _Chooser(model.vocab, settings, torch.Generator().manual_seed(seed))
     prefix_ids = model.vocab.encode(prefix)
-    written, lengths, finished, scores = decode_batch(model.network, tunes, [model.vocab.bos, *prefix_ids], prefix_ids,
-                                                 prime, chooser)
+    written, lengths, finished, scores = decode_batch(model.network, tunes, [model.vocab.bos, *prefix_ids],
+                                                      prefix_ids, prime, chooser)
     return [_sample(model.vocab, written[t], lengths[t], bool(finished[t]), tunes[t], seed, scores[t])
             for t in range(len(tunes))]
 

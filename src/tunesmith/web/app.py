@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import dataclasses
 import inspect
-import secrets
 import threading
 import time
 from collections.abc import Callable, Sequence
@@ -40,7 +39,7 @@ from tunesmith.data.infill import split_at_bars
 from tunesmith.judge.sets import make_set
 from tunesmith.render.rendering import RenderError, RenderOptions, ToolMissing, missing_tools, render_tune
 from tunesmith.sample.cowriting import Written, bar_span, continue_tune, fill, vary
-from tunesmith.sample.sampling import SamplingSettings, generate
+from tunesmith.sample.sampling import SamplingSettings, fresh_seed, generate
 from tunesmith.store.checkpoint import TrainedModel, load_model
 from tunesmith.store.library import (
     KeptTune,
@@ -498,7 +497,7 @@ def _add_routes(app: FastAPI, shop: Workshop) -> None:
     async def generate_tunes(request: GenerateRequest) -> dict:
         """Write `num` tunes in one batch. Queued behind at most max_jobs running jobs; 429 when full."""
         shop.check_characters(request)
-        seed = request.seed if request.seed is not None else secrets.randbelow(2**31)
+        seed = _seed(request.seed)
         return await shop.generation.run(shop.generate, request, seed)
 
     _add_cowrite_routes(app, shop)
@@ -567,7 +566,8 @@ MAX_COWRITE_BARS = 128
 
 
 def _seed(seed: int | None) -> int:
-    return seed if seed is not None else secrets.randbelow(2**31)
+    """The request's seed, or a fresh one (reported back, so the tune can be written again)."""
+    return seed if seed is not None else fresh_seed()
 
 
 def _one_line(error: Exception) -> str:
