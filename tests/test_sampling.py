@@ -181,3 +181,32 @@ def phrase_pattern_of(text: str) -> list[str]:
     from tunesmith.data.forms import phrase_pattern
 
     return phrase_pattern(read_tune(text)).split(";")
+
+
+# -- continuous batching -------------------------------------------------------------------
+
+@pytest.mark.parametrize("constrain", [True, False])
+@pytest.mark.parametrize("kind", ["tiny", "gru"])
+def test_a_tune_does_not_depend_on_the_rows_it_was_written_in(tiny_model, kind, constrain):
+    """Continuous batching: a finished row takes the next tune, and each tune draws from its own stream,
+    so the same seed writes the same tunes with 1, 3 or 8 rows (and as the first of a longer request)."""
+    model = tiny_model if kind == "tiny" else _untrained(kind, tiny_model.vocab)
+    settings = SamplingSettings(max_chars=300, constrain=constrain, top_p=None if kind != "tiny" else 0.95)
+    options = dict(meter="6/8", key="G", rhythm="jig", seed=4, settings=settings,
+                   form=SHORT_FORM if constrain else None)
+    texts = {rows: [s.text for s in sample_tunes(model, 8, rows=rows, **options)] for rows in (1, 3, 8)}
+    assert texts[1] == texts[3] == texts[8]
+    assert len(set(texts[8])) > 1  # the tunes differ from one another
+    assert [s.text for s in sample_tunes(model, 3, **options)] == texts[8][:3]
+
+
+def test_the_transformer_writes_all_its_tunes_at_once_whatever_the_rows(tiny_model):
+    """Its cache has one length for the batch: no row is refilled, the tunes are the same."""
+    model = _untrained("transformer", tiny_model.vocab)
+    options = dict(meter="3/4", key="D", seed=1, form=SHORT_FORM, settings=UNFILTERED)
+    assert sample_tunes(model, 4, rows=2, **options) == sample_tunes(model, 4, **options)
+
+
+def test_rows_below_one_are_refused(tiny_model):
+    with pytest.raises(ValueError, match="rows must be at least 1"):
+        sample_tunes(tiny_model, 2, rows=0)

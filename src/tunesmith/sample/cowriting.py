@@ -28,14 +28,11 @@ from tunesmith.abc.gaps import GapError, gap_state, next_part_lengths, read_bars
 from tunesmith.abc.reader import Bar, read_tune
 from tunesmith.abc.text import meter_fraction, normalise_newlines, parse_fields
 from tunesmith.data.infill import bar_span, counted_bars, part_index, part_starts, psm_ids, split_at_bars
+from tunesmith.sample.decoding import Chooser, Draft, decode_batch, to_sample, tune_rng
 from tunesmith.sample.sampling import (
     Sample,
     SamplingSettings,
     ScriptFollower,
-    _Chooser,
-    _sample,
-    _Tune,
-    decode_batch,
     fresh_seed,
 )
 from tunesmith.store.checkpoint import TrainedModel
@@ -96,12 +93,13 @@ def write_gap(model: TrainedModel, text: str, first: int, end: int, *, candidate
     seed = fresh_seed() if seed is None else seed
     settings = settings or SamplingSettings()
     settings = replace(settings, max_chars=min(settings.max_chars, MAX_GAP_CHARS * (end - first) + 20))
-    tunes = [_Tune(ScriptFollower([]), state.copy(), snapshot_due=True) for _ in range(candidates)]
-    chooser = _Chooser(vocab, settings, torch.Generator().manual_seed(seed))
+    tunes = [Draft(ScriptFollower([]), state.copy(), tune_rng(seed, place), snapshot_due=True)
+             for place in range(candidates)]
+    chooser = Chooser(vocab, settings)
     model.network.eval()
     with torch.no_grad():
         written, lengths, finished, scores = decode_batch(model.network, tunes, prompt, [], "", chooser)
-    samples = [_sample(vocab, written[t], lengths[t], bool(finished[t]), tunes[t], seed, scores[t])
+    samples = [to_sample(vocab, written[t], lengths[t], bool(finished[t]), tunes[t], seed, scores[t])
                for t in range(len(tunes))]
     return sorted(samples, key=_preference)
 

@@ -66,6 +66,9 @@ class PhraseCopier:
         place = _next_place(state)
         source = self.copies.get(place) if place is not None else None
         text = self.bars.get(source) if source is not None else None
+        # A space after the bar ends its last note: without it the model could still lengthen the note
+        # ("B" then "6///e/4") and the bar would no longer be the one it repeats.
+        text = text + " " if text is not None else None
         if text is None or not _fits(state, text):
             return None
         self.pending = vocab.encode(text)
