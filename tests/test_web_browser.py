@@ -199,3 +199,119 @@ def test_write_bars_again_and_vary_in_the_browser(server, page):
     page.locator(".tune").first.locator("button.vary").click()
     playwright.expect(page.locator(".tune")).to_have_count(3, timeout=30_000)
     assert "N:a variation: bars" in page.locator(".tune").nth(1).locator("textarea.abc").input_value()
+
+
+# ---------------------------------------------------------------- a workshop a musician keeps open (#21)
+
+PHONE = {"width": 390, "height": 844}
+# Every control and what names it for a screen reader: a label, aria-label(ledby), a title or its text.
+UNNAMED_CONTROLS = """() => [...document.querySelectorAll("input, select, textarea, button, audio")]
+  .filter(el => !(el.getAttribute("aria-label") || "").trim() && !el.getAttribute("aria-labelledby")
+    && !(el.labels && [...el.labels].some(l => l.textContent.trim())) && !(el.title || "").trim()
+    && !(el.localName === "button" && el.textContent.trim()))
+  .map(el => el.outerHTML.slice(0, 80))"""
+STAFF_HEIGHTS = """() => [...document.querySelectorAll(".score svg path")]
+  .filter(p => (p.getAttribute("d") || "").split("h").length - 1 === 5)
+  .map(p => p.getBoundingClientRect().height)"""
+
+
+@contextmanager
+def phone_page():
+    with playwright.sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, headless=True)
+        page = browser.new_context(viewport=PHONE, is_mobile=True, has_touch=True).new_page()
+        yield page
+        browser.close()
+
+
+def test_on_a_phone_generate_is_on_the_first_screen_and_staves_are_readable(server):
+    url, _ = server
+    with phone_page() as page:
+        page.goto(url)
+        playwright.expect(page.locator("#model-status")).to_contain_text("Model tiny")
+        playwright.expect(page.locator("#meter option").nth(1)).to_be_attached()  # the menus have come
+        box = page.locator("#generate").bounding_box()
+        assert box["y"] + box["height"] <= PHONE["height"], f"Generate is below the first screen: {box}"
+        assert not page.locator("#more-settings").evaluate("d => d.open")  # folded away on a phone
+        page.locator("#more-settings summary").click()
+        page.fill("#seed", "4")
+        page.fill("#num", "1")
+        page.fill("#max-chars", "400")
+        page.click("#generate")
+        playwright.expect(page.locator(".tune .score svg")).to_have_count(1, timeout=30_000)
+        heights = page.evaluate(STAFF_HEIGHTS)
+        assert heights and min(heights) >= 40, f"staves {heights} px high"
+        width = page.evaluate("document.documentElement.scrollWidth")
+        assert width <= PHONE["width"], f"the page is {width} px wide on a 390 px phone"
+
+
+def test_every_control_has_a_name_and_the_score_its_abc(server, page):
+    url, _ = server
+    generate_on_the_page(page, url, 2, 1)
+    page.locator(".tune button.keep").click()
+    playwright.expect(page.locator("#kept-list li")).to_have_count(1, timeout=10_000)
+    assert page.evaluate(UNNAMED_CONTROLS) == []
+    svg = page.locator(".tune .score svg").first
+    abc = page.locator(".tune textarea.abc").first.input_value()
+    assert svg.get_attribute("role") == "img" and svg.locator("desc").text_content() == abc
+    assert page.locator(".tune audio").first.get_attribute("aria-label").endswith("played")
+
+
+def test_menus_come_from_the_model_and_errors_stop_the_clock(server, page):
+    url, _ = server
+    page.goto(url)
+    playwright.expect(page.locator("#meter option").nth(1)).to_be_attached()
+    offered = json.load(urllib.request.urlopen(f"{url}/api/options", timeout=10))
+    meters = page.locator("#meter option").evaluate_all("os => os.map(o => o.value)")
+    assert meters == ["", *(m["value"] for m in offered["meters"])]
+    assert page.locator("#meter-note").text_content() == "; ".join(offered["notes"]["meter"])
+    page.evaluate("document.querySelector('#settings').noValidate = true")
+    page.fill("#seed", "-1")
+    page.click("#generate")
+    playwright.expect(page.locator("#error")).to_contain_text("seed:")
+    said = page.locator("#progress-text").text_content()
+    assert said.startswith("not written after")
+    page.wait_for_timeout(300)
+    assert page.locator("#progress-text").text_content() == said  # stopped, not still counting
+
+
+def test_practice_controls_ask_for_the_tempo_part_and_count_in(server, page):
+    url, _ = server
+    generate_on_the_page(page, url, 5, 1)
+    card = page.locator(".tune").first
+    reel = ("X:1\nT:Practice In The Browser\nM:C|\nL:1/8\nK:D\n"
+            "|:dfaf gfed|cABc dAFA|GBdB AFDF|EFGE D4:|\n|:fdad fdad|gebe gebe|fdad fgaf|gefe d4:|\n")
+    card.locator("textarea.abc").fill(reel)
+    playwright.expect(card.locator(".score svg")).to_contain_text("Practice In The Browser", timeout=20_000)
+    playwright.expect(card.locator(".edit-status")).to_have_text("score updated; every check passes")
+    card.locator(".tempo").evaluate("r => { r.value = 75; r.dispatchEvent(new Event('input')); "
+                                    "r.dispatchEvent(new Event('change')); }")
+    playwright.expect(card.locator(".tempo-value")).to_have_text("75 %")
+    card.locator(".play-what").select_option("B")
+    card.locator(".count-in").check()
+    card.locator(".loop").check()
+    audio = card.locator("audio")
+    src = audio.get_attribute("src")
+    assert "tempo=75" in src and "part=B" in src and "count_in=true" in src
+    assert audio.evaluate("a => a.loop")
+    if not missing_tools(["wav"]):
+        answer = urllib.request.urlopen(f"{url}{src}", timeout=30)
+        assert answer.status == 200 and answer.read(4) == b"RIFF"
+    card.locator(".play-what").select_option("bars")
+    playwright.expect(card.locator(".play-bars")).to_be_visible()
+    assert "first=1" in audio.get_attribute("src") and "last=4" in audio.get_attribute("src")
+
+
+def test_an_edit_with_a_wrong_bar_says_so_and_marks_it(server, page):
+    url, _ = server
+    generate_on_the_page(page, url, 6, 1)
+    card = page.locator(".tune").first
+    card.locator("textarea.abc").fill("X:1\nT:Short Bar\nM:C|\nL:1/8\nK:D\ndfaf gfed|cABc dA|GBdB AFDF|EFGE D4|\n")
+    playwright.expect(card.locator(".score svg")).to_contain_text("Short Bar", timeout=20_000)
+    status = card.locator(".edit-status")
+    playwright.expect(status).to_contain_text("problem")
+    assert "line 6, bar 2" in status.text_content()
+    playwright.expect(card.locator(".quality")).to_contain_text("no: ")
+    assert "valid ABC" not in card.locator(".quality").text_content()
+    playwright.expect(card.locator(".problems li").first).to_contain_text("line 6, bar 2:")
+    assert "#cc0000" in card.locator(".score").inner_html()

@@ -15,29 +15,48 @@ abc2midi and abcm2ps skip what they cannot read and still write a file, printing
 "Error" lines. A tool *fails* when it writes no file; when it writes one, its
 error and warning lines are kept as the result's warnings. FluidSynth is the
 exception: it writes silence for a broken SoundFont, so any error line fails it.
+
+For practice, RenderOptions can play a tune slower or faster (`speed`, a percentage of its
+tempo, written into Q: before abc2midi) with a bar of clicks first (`count_in`), and draw
+its score for a narrow screen (`score_width`, `score_scale`) with bars marked in red
+(`marked_bars`: abcm2ps's %%voicecolor, added after the tune's own directives are disarmed).
 """
 
 from __future__ import annotations
 
+import array
+import math
 import re
 import shutil
 import tempfile
 import wave
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from fractions import Fraction
 from pathlib import Path
 
+from tunesmith.abc.reader import read_tune
 from tunesmith.abc.text import (
     decode_tunebook,
     disarm_directives,
     dropped_directives,
+    meter_fraction,
     parse_fields,
     split_tunebook,
     tool_bytes,
 )
 from tunesmith.abc.tools import ToolTimeout, run_tool
+from tunesmith.data.infill import split_at_bars
 from tunesmith.render.midi import midi_seconds
-from tunesmith.render.performance import accompaniment, midi_program, tempo_field
+from tunesmith.render.performance import (
+    DEFAULT_TEMPO,
+    FALLBACK_TEMPO,
+    accompaniment,
+    beat_of,
+    midi_program,
+    rhythm_of,
+    tempo_field,
+)
 
 FORMATS = ("abc", "mid", "wav", "flac", "svg", "png")
 # Debian package that provides each tool, for the "install it with" message.
@@ -87,6 +106,11 @@ class RenderOptions:
     chords: str | None = "guitar"  # what plays the chord symbols ("piano", "accordion", ...); None: silent
     timeout_s: float = 60
     max_audio_s: float = 900  # longer than any dance tune played through: a WAV is at most 150 MB
+    speed: int = 100  # percent of the tempo above (or the tune's): 50 plays it at half speed, for practice
+    count_in: bool = False  # the audio starts with a bar of clicks on the beat, at the speed played
+    score_width: float | None = None  # cm of page for the score (None: abcm2ps's own), e.g. 9 for a phone
+    score_scale: float | None = None  # abcm2ps's %%scale (None: its own 0.75); 1.3 draws a 42 px staff at 9 cm
+    marked_bars: tuple[int, ...] = ()  # bars (1-based, as read_tune counts them) drawn in red in the score
 
 
 @dataclass
@@ -193,8 +217,10 @@ def _fail(stem: str, tool: str, what: str, lines: list[str]) -> RenderError:
 # ---------------------------------------------------------------- tune text
 
 
-def _prepare(abc_text: str, first_line: int, extra: list[str]) -> tuple[str, list[int | None]]:
-    """Tune text for a tool: X: first, extra lines after K:; and each line's original number."""
+def _prepare(abc_text: str, first_line: int, extra: list[str],
+             before: Sequence[str] = ()) -> tuple[str, list[int | None]]:
+    """Tune text for a tool: `before` (page layout) ahead of X:, X: first, extra lines after K:;
+    and each line's original number."""
     lines = disarm_directives(abc_text.strip("\n")).split("\n")  # tune text never names a file to read
     origin: list[int | None] = list(range(first_line, first_line + len(lines)))
     first = next((line for line in lines if not line.startswith("%")), "")
@@ -203,7 +229,128 @@ def _prepare(abc_text: str, first_line: int, extra: list[str]) -> tuple[str, lis
     at = next(i for i, line in enumerate(lines) if line.startswith("K:")) + 1
     lines[at:at] = extra
     origin[at:at] = [None] * len(extra)
+    lines[0:0] = before  # layout goes ahead of the tune: abcm2ps places its title by the page it has then
+    origin[0:0] = [None] * len(before)
     return "\n".join(lines) + "\n", origin
+
+
+def _layout(options: RenderOptions) -> list[str]:
+    lines = []
+    if options.score_width is not None:
+        lines += [f"%%pagewidth {options.score_width:g}cm", "%%leftmargin 0.2cm", "%%rightmargin 0.2cm"]
+    return lines + ([f"%%scale {options.score_scale:g}"] if options.score_scale is not None else [])
+
+
+# ---------------------------------------------------------------- practice: tempo, count-in, marked bars
+
+Q_BEATS = re.compile(r"((?:\d+/\d+\s*)+)=\s*(\d+)")
+MARK_COLOUR, INK_COLOUR = "#cc0000", "#000000"
+
+
+def tune_tempo(fields: dict[str, str], tempo: int | None) -> tuple[Fraction, int]:
+    """(beat, beats a minute) the tune plays at: `tempo` in the metre's beat, else its Q:, else its type's.
+
+    Example: tune_tempo({"M": "6/8", "Q": "3/8=100"}, None) -> (Fraction(3, 8), 100)."""
+    meter = fields.get("M", "")
+    if tempo is None and (match := Q_BEATS.search(fields.get("Q", ""))):
+        beat = sum((Fraction(part) for part in match.group(1).split()), Fraction(0))
+        if beat and int(match.group(2)):
+            return beat, int(match.group(2))
+    if tempo is None and fields.get("Q", "").strip().isdigit():  # the old form: unit notes a minute
+        return Fraction(fields.get("L", "1/8").strip() or "1/8"), int(fields["Q"])
+    return beat_of(meter), tempo or DEFAULT_TEMPO.get(rhythm_of(fields), FALLBACK_TEMPO)
+
+
+def played_tempo(fields: dict[str, str], options: RenderOptions) -> str | None:
+    """The Q: line abc2midi plays at: the tune's own (None) unless a tempo or a speed is asked for.
+
+    The speed is written in an eighth of the beat, so 50 % of any tempo is exact to 0.2 %.
+    Example: ({"M": "4/4", "Q": "1/4=120"}, RenderOptions(speed=50)) -> "Q:1/32=480"."""
+    if options.speed == 100:
+        return tempo_field(fields, options.tempo)
+    if not 10 <= options.speed <= 400:
+        raise ValueError(f"speed {options.speed} % is not a speed to play at (10 to 400)")
+    beat, bpm = tune_tempo(fields, options.tempo)
+    return f"Q:{beat / 8}={max(1, round(bpm * 8 * options.speed / 100))}"
+
+
+def count_in_clicks(fields: dict[str, str], options: RenderOptions) -> tuple[int, float]:
+    """(clicks, seconds between them) of one bar counted in: a click on each beat, at the speed played."""
+    beat, bpm = tune_tempo(fields, options.tempo)
+    felt = beat_of(fields.get("M", ""))  # players count reels in two, jigs in two dotted crotchets
+    whole_notes_a_minute = beat * bpm * options.speed / 100
+    bar = meter_fraction(fields.get("M", "")) or Fraction(1)
+    return max(1, round(bar / felt)), float(60 * felt / whole_notes_a_minute)
+
+
+def _prepend_count_in(wav: Path, clicks: tuple[int, float]) -> None:
+    """The WAV with a bar of clicks before it (the first one higher, as a player counts "one")."""
+    count, gap = clicks
+    with wave.open(str(wav)) as audio:
+        params, frames = audio.getparams(), audio.readframes(audio.getnframes())
+    if params.sampwidth != 2:
+        return  # TiMidity's 8-bit output: played without the count-in rather than with noise
+    rate, channels = params.framerate, params.nchannels
+    gap_frames = int(gap * rate)
+    samples = array.array("h", bytes(gap_frames * count * channels * 2))
+    for n in range(count):
+        pitch = 1760.0 if n == 0 else 1320.0
+        for i in range(int(0.04 * rate)):  # 40 ms, dying away
+            value = int(12000 * math.exp(-i / (0.008 * rate)) * math.sin(2 * math.pi * pitch * i / rate))
+            for c in range(channels):
+                samples[(n * gap_frames + i) * channels + c] = value
+    with wave.open(str(wav), "wb") as out:
+        out.setparams(params)
+        out.writeframes(samples.tobytes() + frames)
+
+
+def marked_bars(text: str, origin: list[int | None], bars: Sequence[int]) -> tuple[str, list[int | None]]:
+    """The prepared text with `bars` (1-based, as read_tune counts them) drawn in red by abcm2ps, and its
+    line numbers kept: a bar that starts mid-line splits the line with a continuation (\\), so the score
+    keeps its lines. Bars the reader counts otherwise than the bar lines are left unmarked."""
+    if not bars:
+        return text, origin
+    try:
+        return _marked(text, origin, bars)
+    except Exception:  # the red is a help, not the score: any text the marking cannot follow is drawn as it is
+        return text, origin
+
+
+def _marked(text: str, origin: list[int | None], bars: Sequence[int]) -> tuple[str, list[int | None]]:
+    cuts = split_at_bars(text)
+    if not cuts or len(read_tune(text).bars) != len(cuts) - 1:
+        return text, origin
+    spots: dict[int, str] = {}
+    for bar in sorted(set(bars)):
+        if 1 <= bar < len(cuts):
+            start, end = cuts[bar - 1], cuts[bar]
+            if spots.get(start) == INK_COLOUR:  # the bar before was marked too: one red run
+                del spots[start]
+            else:
+                spots[start] = MARK_COLOUR
+            spots[end] = INK_COLOUR
+    lines, origin = text.split("\n"), list(origin) + [None] * (text.count("\n") + 1 - len(origin))
+    for offset in sorted(spots, reverse=True):  # from the end, so earlier offsets stay where they were
+        row = text.count("\n", 0, offset)
+        column = offset - (text.rfind("\n", 0, offset) + 1)
+        _insert_colour(lines, origin, row, column, spots[offset])
+    return "\n".join(lines), origin
+
+
+def _insert_colour(lines: list[str], origin: list[int | None], row: int, column: int, colour: str) -> None:
+    directive = f"%%voicecolor {colour}"
+    line = lines[row]
+    if not line[:column].strip():  # at the start of a line: the directive goes before it
+        lines.insert(row, directive)
+        origin.insert(row, None)
+    elif not line[column:].strip():  # at the end: after it, the line break kept
+        lines.insert(row + 1, directive)
+        origin.insert(row + 1, None)
+    elif line[:column].count('"') % 2 or line[:column].count("!") % 2:  # inside quotes or a !decoration!
+        raise ValueError("a bar starts inside quotes or a decoration: no place to split the line")
+    else:  # mid-line: split it, the second half continuing the first
+        lines[row:row + 1] = [line[:column] + "\\", directive, line[column:]]
+        origin[row:row + 1] = [origin[row], None, origin[row]]
 
 
 def _write(path: Path, text: str) -> None:
@@ -331,14 +478,17 @@ def _render_into(
     if formats & {"mid", "wav", "flac"}:
         extra = [f"%%MIDI program {midi_program(options.instrument)}"]
         extra += accompaniment(options.chords) if options.chords else ["%%MIDI gchordoff"]
-        extra += [q] if (q := tempo_field(fields, options.tempo)) else []
+        extra += [q] if (q := played_tempo(fields, options)) else []
         text, origin = _prepare(abc_text, first_line, extra)
         made["mid"], notes = _midi(text, origin, work, stem, options.timeout_s)
         warnings += notes
         for kind in formats & {"wav", "flac"}:
             made[kind] = _audio(made["mid"], kind, stem, options)
+            if options.count_in and kind == "wav":
+                _prepend_count_in(made[kind], count_in_clicks(fields, options))
     if formats & {"svg", "png"}:
-        text, origin = _prepare(abc_text, first_line, [])
+        text, origin = _prepare(abc_text, first_line, [], _layout(options))
+        text, origin = marked_bars(text, origin, options.marked_bars)
         made["svg"], notes = _svg(text, origin, work, stem, options.timeout_s)
         warnings += notes
         if "png" in formats:

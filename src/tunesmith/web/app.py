@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import dataclasses
 import inspect
+import re
 import threading
 import time
 from collections.abc import Callable, Sequence
@@ -35,12 +36,12 @@ from starlette.middleware.trustedhost import TrustedHostMiddleware
 from tunesmith.abc.chords import harmonize, with_chords
 from tunesmith.abc.instruments import INSTRUMENTS, instrument, transpose_for, transpose_to
 from tunesmith.abc.text import parse_fields, split_tunebook, with_notes
-from tunesmith.data.infill import split_at_bars
+from tunesmith.data.infill import bar_span, split_at_bars
 from tunesmith.judge.sets import make_set
 from tunesmith.render.rendering import RenderError, RenderOptions, ToolMissing, missing_tools, render_tune
-from tunesmith.sample.cowriting import Written, bar_span, continue_tune, fill, vary
+from tunesmith.sample.cowriting import Written, continue_tune, fill, vary
 from tunesmith.sample.sampling import SamplingSettings, fresh_seed, generate
-from tunesmith.store.checkpoint import TrainedModel, load_model
+from tunesmith.store.checkpoint import SHIPPED_MODEL, TrainedModel, load_model
 from tunesmith.store.library import (
     KeptTune,
     Library,
@@ -81,11 +82,21 @@ from tunesmith.web.schema import (
     SetRequest,
     SetResponse,
     TuneOut,
+    TuneQuery,
     VaryRequest,
     install_error_handlers,
 )
 from tunesmith.web.store import TuneStore, UnknownTune, user_data_dir
-from tunesmith.web.tunes import MEDIA, _plain_text, keep_notes, quality_record, tune_urls
+from tunesmith.web.tunes import (
+    MEDIA,
+    _plain_text,
+    describe_model,
+    keep_notes,
+    model_menus,
+    quality_record,
+    render_problems,
+    tune_urls,
+)
 
 __all__ = [  # create_app, and what app.py held before it was split, for the tests and callers that import it here
     "API_CSP", "DOCS_PATHS", "FORM_OPTIONS", "ID_PATTERN", "KEY_PATTERN", "MAX_ABC", "MAX_BODY", "MEDIA",
@@ -98,6 +109,8 @@ __all__ = [  # create_app, and what app.py held before it was split, for the tes
 
 STATIC = Path(__file__).parent / "static"
 TRAIN_HINT = "tunesmith train --data oneills --out runs/first --minutes 10"
+# A score for a 390 px phone: a 9 cm page at scale 1.3 draws a 42 px staff, two bars or so a line.
+PHONE_SCORE = {"score_width": 9.0, "score_scale": 1.3}
 
 
 # ---------------------------------------------------------------- the workshop
@@ -151,8 +164,18 @@ class Workshop:
             "run": str(self.run_dir), "name": self.run_dir.name, "kind": meta.get("model_kind"),
             "parameters": meta.get("parameters"), "data": meta.get("data", {}).get("data"),
             "best_valid_bpc": meta.get("state", {}).get("best_valid_bpc"),
+            "test_bpc": meta.get("final", {}).get("test_bpc"),
             "rhythm": all(ch in self.model.vocab.index for ch in "R:"),  # trained on tunes with R: lines
+            **describe_model(meta, self._is_shipped()),
         }
+
+    def _is_shipped(self) -> bool:
+        return self.run_dir is not None and self.run_dir.resolve() == SHIPPED_MODEL.resolve()
+
+    def menus(self) -> dict:
+        """The key, metre and tune-type menus of the model in use, each absent option with its reason."""
+        model = self.require_model()
+        return model_menus(set(model.vocab.index), model.meta.get("forms") or {})
 
     def require_model(self) -> TrainedModel:
         if self.model is None:
@@ -302,19 +325,30 @@ class Workshop:
         return {"id": tune_id, "title": parse_fields(text).get("T", ""), "abc": text,
                 "quality": quality_record(text, self.index), "urls": tune_urls(tune_id)}
 
-    def rendered(self, tune_id: str, fmt: str) -> Path:
-        """The tune's file in this format, rendered the first time it is asked for."""
-        path = self.store.path(tune_id, fmt)
+    def rendered(self, tune_id: str, fmt: str, query: TuneQuery | None = None) -> Path:
+        """The tune's file in this format (for practice, or for a phone, as the query asks), rendered the
+        first time it is asked for and kept beside the tune's own files, so the store prunes them together."""
+        query = query or TuneQuery()
+        path, tag = self.store.path(tune_id, fmt), query.tag(fmt)
+        stem = f"{tune_id}.{tag}" if tag else tune_id  # the tag is made of validated numbers and letters only
+        path = path.with_name(f"{stem}.{fmt}")
         if not path.is_file():
-            render_tune(self.store.text(tune_id), [fmt], self.store.folder, tune_id, self.options_for(tune_id))
+            text = self.store.text(tune_id)
+            options = self.options_for(tune_id, query, text)
+            render_tune(practice_text(text, query) if fmt in ("wav", "mid") else text, [fmt], self.store.folder,
+                        stem, options)
             if fmt in ("wav", "mid"):  # the big files: the store may be over its size now
                 self.store.prune()
         return path
 
-    def options_for(self, tune_id: str) -> RenderOptions:
-        """The render options, with the sound of the instrument the tune was written or moved for."""
+    def options_for(self, tune_id: str, query: TuneQuery | None = None, text: str = "") -> RenderOptions:
+        """The render options: the sound of the instrument the tune was written or moved for, the practice
+        tempo and count-in, and for the score its layout and its wrong bars marked."""
+        query = query or TuneQuery()
         sound = (self.store.meta(tune_id) or {}).get("settings", {}).get("instrument")
-        return dataclasses.replace(self.render_options, instrument=sound) if sound else self.render_options
+        options = dataclasses.replace(self.render_options, instrument=sound) if sound else self.render_options
+        return dataclasses.replace(options, speed=query.tempo, count_in=query.count_in,
+                                   marked_bars=wrong_bars(text), **layout_options(query.layout))
 
     def render(self, request: RenderRequest, settings: dict | None = None) -> dict:
         """Save the text as a new tune (an edit keeps its parent's settings, updated by `settings`)
@@ -329,14 +363,19 @@ class Workshop:
             meta["settings"] = {**meta.get("settings", {}), **settings}
         text = _plain_text(request.abc)
         tune_id = self.store.save(text, meta)
+        out = self.tune_out(tune_id, text)
+        options = dataclasses.replace(self.render_options, marked_bars=tuple(out["quality"].get("wrong_bars", ())),
+                                      **layout_options(request.layout))
+        stem = f"{tune_id}.phone" if request.layout == "phone" else tune_id  # as GET ...svg?layout=phone finds it
         try:
-            result = render_tune(text, ["svg"], self.store.folder, tune_id, self.render_options)
+            result = render_tune(text, ["svg"], self.store.folder, stem, options)
         except ToolMissing:
             raise
         except RenderError as error:
             self.store.delete(tune_id)
-            raise ApiError(422, str(error).removeprefix(f"{tune_id}: "), "abc") from None
-        out = self.tune_out(tune_id, text)
+            raise ApiError(422, str(error).removeprefix(f"{stem}: "), "abc") from None
+        # What abcm2ps found is said with the checks, once, in the tune's own line numbers.
+        out["quality"] = render_problems(result.warnings, out["quality"])
         return {**out, "svg": result.files["svg"].read_text(encoding="utf-8", errors="replace"),
                 "warnings": result.warnings[:20]}
 
@@ -357,7 +396,8 @@ class Workshop:
         except ValueError as error:
             raise ApiError(422, str(error), "abc") from None
         sound = {"instrument": request.instrument} if request.instrument else None
-        return {**self.render(RenderRequest(abc=text, parent=request.parent), sound), "arranged": "; ".join(said)}
+        drawn = self.render(RenderRequest(abc=text, parent=request.parent, layout=request.layout), sound)
+        return {**drawn, "arranged": "; ".join(said)}
 
     def keep(self, request: KeepRequest) -> dict:
         """Keep the tune in the library with its settings and checks; the same music twice is said, not kept."""
@@ -493,6 +533,12 @@ def _add_routes(app: FastAPI, shop: Workshop) -> None:
         """The model in use (or how to train one), novelty index, missing tools, queue lengths."""
         return shop.health()
 
+    @app.get("/api/options")
+    def options() -> dict:
+        """The key roots and modes, metres and tune types the model can write (503 without a model), and
+        `notes` saying why the others are not offered ("7/8 is not offered: the model never saw a '7'")."""
+        return shop.menus()
+
     @app.post("/api/generate", response_model=GenerateResponse)
     async def generate_tunes(request: GenerateRequest) -> dict:
         """Write `num` tunes in one batch. Queued behind at most max_jobs running jobs; 429 when full."""
@@ -504,11 +550,18 @@ def _add_routes(app: FastAPI, shop: Workshop) -> None:
 
     @app.get("/api/tunes/{tune_id}.{fmt}", responses={200: {"content": {m: {} for m in MEDIA.values()}}})
     async def tune_file(
+        query: Annotated[TuneQuery, Query()],
         tune_id: str = PathParam(pattern=ID_PATTERN, description="32 hex digits, as /api/generate gave it"),
         fmt: Literal["abc", "mid", "wav", "svg"] = PathParam(description="abc, mid, wav or svg"),
     ) -> Response:
-        """A tune as ABC text, MIDI, WAV audio or an SVG score (rendered on first request)."""
-        path = await shop.rendering.run(_rendered_or_error, shop, tune_id, fmt)
+        """A tune as ABC text, MIDI, WAV audio or an SVG score (rendered on first request). For practice,
+        `tempo` 50-150 % of its own, `count_in` a bar of clicks first, and only a `part` or bars `first`-`last`
+        (to loop on the page); `layout=phone` draws the score for a narrow screen."""
+        try:
+            query.bars()
+        except ValueError as error:
+            raise ApiError(422, str(error), "bars") from None
+        path = await shop.rendering.run(_rendered_or_error, shop, tune_id, fmt, query)
         return FileResponse(path, media_type=MEDIA[fmt])
 
     @app.post("/api/render", response_model=RenderResponse)
@@ -638,10 +691,50 @@ def _with_tool_errors(fn: Callable, *args: object) -> object:
         raise ApiError(503, str(error)) from None
 
 
-def _rendered_or_error(shop: Workshop, tune_id: str, fmt: str) -> Path:
+def _rendered_or_error(shop: Workshop, tune_id: str, fmt: str, query: TuneQuery | None = None) -> Path:
     try:
-        return _with_tool_errors(shop.rendered, tune_id, fmt)
+        return _with_tool_errors(shop.rendered, tune_id, fmt, query)
     except UnknownTune:
         raise ApiError(404, "no such tune", "tune_id") from None
+    except PracticeError as error:
+        raise ApiError(422, str(error), error.field) from None
     except RenderError as error:
-        raise ApiError(422, str(error).removeprefix(f"{tune_id}: "), "abc") from None
+        raise ApiError(422, re.sub(rf"^{tune_id}(\.\w+)?: ", "", str(error)), "abc") from None
+
+
+# ---------------------------------------------------------------- practice and phones
+
+
+class PracticeError(ValueError):
+    """Bars or a part the tune does not have, said about the query field that named them."""
+
+    def __init__(self, message: str, field: str):
+        super().__init__(message)
+        self.field = field
+
+
+def practice_text(text: str, query: TuneQuery) -> str:
+    """The tune, or its header and only the part or bars the query names (the page loops them)."""
+    bars = query.bars()
+    if bars is None:
+        return text
+    try:
+        first, end = bar_span(text, bars)
+    except ValueError as error:
+        raise PracticeError(_one_line(error), "part" if isinstance(bars, str) else "first") from None
+    cuts = split_at_bars(text)
+    return text[: cuts[0]] + text[cuts[first] : cuts[end]].strip("\n") + "\n"
+
+
+def layout_options(layout: str) -> dict:
+    return PHONE_SCORE if layout == "phone" else {}
+
+
+def wrong_bars(text: str) -> tuple[int, ...]:
+    """The bars (as read_tune counts them) whose notes do not add up, to draw them red in the score."""
+    if not text:
+        return ()
+    from tunesmith.abc.reader import read_tune
+    from tunesmith.judge.quality import metre_report
+
+    return tuple(bar.index for bar in metre_report(read_tune(text).bars)["wrong_bars"])

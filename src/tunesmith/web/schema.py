@@ -92,11 +92,15 @@ class GenerateRequest(BaseModel):
 FORM_OPTIONS = ("parts", "bars_per_part", "form", "constrain", "instrument", "keys")
 
 
+Layout = Literal["page", "phone"]  # the score for a page, or for a narrow screen: bigger staves, fewer bars a line
+
+
 class RenderRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     abc: str = Field(min_length=1, max_length=MAX_ABC, description="one tune in ABC notation")
     parent: str | None = Field(None, pattern=ID_PATTERN, description="the tune this text was edited from")
+    layout: Layout = Field("page", description="phone: the score drawn for a narrow screen")
 
 
 class ArrangeRequest(BaseModel):
@@ -109,6 +113,7 @@ class ArrangeRequest(BaseModel):
     key: str | None = Field(None, pattern=KEY_PATTERN, description="move to this key (of the tune's mode)")
     instrument: str | None = Field(None, max_length=40, description="move to the best key and octave for it")
     chords: bool = Field(False, description="add accompaniment chords")
+    layout: Layout = Field("page", description="phone: the score drawn for a narrow screen")
 
     @field_validator("instrument")
     @classmethod
@@ -130,6 +135,53 @@ MAX_CANDIDATES = 8
 MAX_SET = 6
 PART_PATTERN = r"^[A-Ha-h]$"
 BarNumber = Annotated[int, Field(ge=1, le=MAX_BAR)]
+
+
+# -- practice and phones (GET /api/tunes/{id}.{fmt})
+
+MIN_TEMPO, MAX_TEMPO = 50, 150
+
+
+class TuneQuery(BaseModel):
+    """How to play or draw a tune's file: for practice, slower or faster, counted in, one part or some bars
+    (the page loops them); for a phone, the score's layout. Left out: the tune as written."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    tempo: int = Field(100, ge=MIN_TEMPO, le=MAX_TEMPO, description="percent of the tune's tempo (wav, mid)")
+    count_in: bool = Field(False, description="a bar of clicks before the tune (wav)")
+    part: str | None = Field(None, pattern=PART_PATTERN, description="only this part, by its letter")
+    first: int | None = Field(None, ge=1, le=64, description="only bars first..last, counted as players count")
+    last: int | None = Field(None, ge=1, le=64)
+    layout: Layout = Field("page", description="the score (svg) for a page or a phone")
+
+    @field_validator("part")
+    @classmethod
+    def _upper(cls, value: str | None) -> str | None:
+        return None if value is None else value.upper()
+
+    def bars(self) -> tuple[int, int] | str | None:
+        """The part or (first, last) asked for; ValueError in words when they do not go together."""
+        if self.part and (self.first or self.last):
+            raise ValueError("give a part or bars, not both")
+        if (self.first is None) != (self.last is None):
+            raise ValueError("give the first and the last bar")
+        if self.first is not None and self.first > self.last:
+            raise ValueError("the first bar comes before the last")
+        return self.part or ((self.first, self.last) if self.first is not None else None)
+
+    def practice(self) -> bool:
+        return self.tempo != 100 or self.count_in or self.bars() is not None
+
+    def tag(self, fmt: str) -> str:
+        """The file name's middle for this variant ("" for the tune as written), from validated values only."""
+        if fmt == "svg":
+            return "phone" if self.layout == "phone" else ""
+        if not self.practice():
+            return ""
+        bars = self.bars()
+        where = f"p{bars}" if isinstance(bars, str) else f"b{bars[0]}-{bars[1]}" if bars else ""
+        return f"t{self.tempo}{'c' if self.count_in else ''}{where}"
 
 
 class CowriteRequest(BaseModel):

@@ -1,12 +1,15 @@
 // The workshop page: settings -> /api/generate, each tune drawn from /api/tunes/{id}.svg,
 // edits re-rendered through /api/render, kept tunes through /api/keep and the library's /api/kept;
 // a tune's bars written again, its B part or a variation through /api/fill, /api/continue and /api/vary,
-// and a set of tunes through /api/set.
+// and a set of tunes through /api/set. The menus come from /api/options (only what the model can write);
+// the practice player asks /api/tunes/{id}.wav for a tempo, a count-in and a part or bars, and loops it.
 // No libraries and no inline code: the server's Content-Security-Policy allows only this file.
 "use strict";
 
 const $ = (selector, root = document) => root.querySelector(selector);
 const EDIT_DELAY_MS = 600; // wait for a pause in typing before re-rendering
+const NARROW = window.matchMedia("(max-width: 640px)"); // a phone: scores drawn with bigger staves
+const layout = () => (NARROW.matches ? "phone" : "page");
 
 async function api(path, body, method = "POST") {
   const options = body === undefined ? (method === "POST" ? {} : {method}) : {
@@ -26,9 +29,12 @@ async function showHealth() {
     const health = await api("/api/health");
     const model = health.model;
     if (model) {
-      const bpc = model.best_valid_bpc ? `, ${model.best_valid_bpc.toFixed(3)} bits/char held out` : "";
-      $("#model-status").textContent = `Model ${model.name} (${model.kind}, ${model.parameters.toLocaleString()} `
-        + `parameters${bpc}) · copied bars: ${health.novelty}`;
+      // A musician reads what the model learnt from and how good its tunes are; the figures a
+      // model-maker reads (bits per character) wait under "model".
+      $("#model-status").textContent = `Model ${model.name}: ${model.trained_on}.`;
+      $("#model-quality").textContent = model.quality;
+      $("#model-quality").hidden = false;
+      showModelFacts(model, health.novelty);
       $("#rhythm-label").hidden = !model.rhythm;
       $("#set-controls").hidden = !model.rhythm; // a set is one tune type: the model must know R: lines
     } else {
@@ -47,6 +53,42 @@ async function showHealth() {
   } catch (error) {
     $("#model-status").textContent = `The server did not answer: ${error.message}`;
   }
+}
+
+function showModelFacts(model, novelty) {
+  const facts = [["run", model.run], ["kind", model.kind], ["parameters", model.parameters?.toLocaleString()],
+    ["bits per character, held out", model.best_valid_bpc?.toFixed(3)],
+    ["bits per character, test tunes", model.test_bpc?.toFixed(3)], ["copied-bars index", novelty]];
+  $("#model-facts").replaceChildren(...facts.filter(([, value]) => value).flatMap(([term, value]) => [
+    Object.assign(document.createElement("dt"), {textContent: term}),
+    Object.assign(document.createElement("dd"), {textContent: value}),
+  ]));
+  $("#model-details").hidden = false;
+}
+
+// ---------------------------------------------------------------- menus from the model
+
+async function showMenus() {
+  let menus;
+  try {
+    menus = await api("/api/options");
+  } catch (error) {
+    return; // no model: the banner says so, and Generate is off
+  }
+  fillSelect($("#key-root"), menus.key_roots.map(root => ({value: root, label: root})), "model's choice");
+  fillSelect($("#key-mode"), menus.key_modes);
+  fillSelect($("#meter"), menus.meters, "model's choice");
+  fillSelect($("#rhythm"), menus.rhythms, "model's choice");
+  fillSelect($("#set-rhythm"), menus.rhythms);
+  for (const name of ["key", "meter", "rhythm"]) {
+    $(`#${name}-note`).textContent = menus.notes[name].join("; ");
+  }
+  if (!menus.rhythms.length) $("#set-controls").hidden = true;
+}
+
+function fillSelect(select, options, blank) {
+  const items = options.map(({value, label}) => new Option(label, value));
+  select.replaceChildren(...(blank === undefined ? [] : [new Option(blank, "")]), ...items);
 }
 
 function showInstruments(instruments) {
@@ -87,7 +129,7 @@ function settings() {
     max_chars: number("#max-chars"),
     key: root ? root + $("#key-mode").value : null,
     meter: $("#meter").value || null,
-    rhythm: $("#rhythm-label").hidden ? null : ($("#rhythm").value.trim() || null),
+    rhythm: $("#rhythm-label").hidden ? null : ($("#rhythm").value || null),
     prime: $("#prime").value,
     constrain: $("#constrain").checked,
     instrument: $("#constrain").checked ? ($("#instrument").value || null) : null,
@@ -121,9 +163,13 @@ async function generate(event) {
     result.tunes.forEach((tune, i) => list.append(
       tuneCard(tune, `tune ${i + 1} of ${result.tunes.length}, seed ${result.seed}`)));
     $("#progress-text").textContent = `${result.tunes.length} tunes in ${result.seconds.toFixed(1)} s (seed ${result.seed})`;
+    if (NARROW.matches) list.scrollIntoView({block: "start"}); // on a phone the form stays above, out of the way
     await Promise.all([...list.querySelectorAll(".tune")].map(card => drawScore(card)));
     showHealth(); // the copied-bars index may have become ready meanwhile
   } catch (error) {
+    clearInterval(timer); // the clock stops with the error: no "writing… 0.3 s" left standing
+    $("#progress-text").textContent = `not written after ${((performance.now() - started) / 1000).toFixed(1)} s`
+      + " (the reason is below)";
     showError(error.message);
   } finally {
     clearInterval(timer);
@@ -155,8 +201,66 @@ function tuneCard(tune, origin) {
   $(".continue", card).addEventListener("click", () =>
     cowrite(card, "/api/continue", {part: "B"}, from => `${from} with a B part written after it`));
   $(".vary", card).addEventListener("click", () => cowrite(card, "/api/vary", {}, from => `a variation of ${from}`));
+  for (const control of card.querySelectorAll(".practice input, .practice select")) {
+    control.addEventListener("change", () => practiceChanged(card));
+  }
+  $(".tempo", card).addEventListener("input", () => {
+    $(".tempo-value", card).textContent = `${$(".tempo", card).value} %`;
+  });
   showInstrumentButton($(".for-instrument", card));
   return card;
+}
+
+// ---------------------------------------------------------------- practice
+
+// The recording the practice settings ask for: the server renders the MIDI again at the tempo (and
+// the bars chosen), with a bar of clicks first; looping is the player's own.
+function practiceUrl(card) {
+  const query = new URLSearchParams();
+  const tempo = $(".tempo", card).value;
+  if (tempo !== "100") query.set("tempo", tempo);
+  if ($(".count-in", card).checked) query.set("count_in", "true");
+  const what = $(".play-what", card).value;
+  if (what === "bars") {
+    query.set("first", $(".play-first", card).value);
+    query.set("last", $(".play-last", card).value);
+  } else if (what) {
+    query.set("part", what);
+  }
+  const base = `/api/tunes/${card.dataset.id}.wav`;
+  return query.toString() ? `${base}?${query}` : base;
+}
+
+function practiceChanged(card) {
+  $(".play-bars", card).hidden = $(".play-what", card).value !== "bars";
+  const audio = $("audio", card);
+  audio.loop = $(".loop", card).checked;
+  const url = practiceUrl(card);
+  if (audio.getAttribute("src") === url) return;
+  const playing = !audio.paused;
+  audio.src = url;
+  audio.addEventListener("error", () => showPracticeError(card, url), {once: true});
+  if (playing) audio.play().catch(() => {});
+}
+
+// An <audio> element says only that it failed: ask the server once more for its reason, in words.
+async function showPracticeError(card, url) {
+  try {
+    await api(url, undefined, "GET");
+  } catch (error) {
+    $(".edit-status", card).textContent = `not played: ${error.message}`;
+  }
+}
+
+function showPartChoices(card, quality) {
+  const select = $(".play-what", card);
+  const chosen = select.value;
+  const parts = (quality.bars_per_section || []).map((bars, i) => {
+    const letter = String.fromCharCode(65 + i);
+    return {value: letter, label: `part ${letter} (${bars} bars)`};
+  });
+  fillSelect(select, [...(parts.length > 1 ? parts : []), {value: "bars", label: "bars…"}], "the whole tune");
+  select.value = [...select.options].some(option => option.value === chosen) ? chosen : "";
 }
 
 function showTune(card, tune) {
@@ -167,12 +271,20 @@ function showTune(card, tune) {
     link.href = tune.urls[link.dataset.format];
     link.download = `${stem}.${link.dataset.format}`;
   }
-  $("audio", card).src = tune.urls.wav;
-  showQuality($(".quality", card), tune.quality);
+  showPartChoices(card, tune.quality);
+  const audio = $("audio", card);
+  audio.src = practiceUrl(card);
+  audio.setAttribute("aria-label", `${tune.title || "the tune"}, played`);
+  showQuality(card, tune.quality);
 }
 
-function showQuality(list, quality) {
-  const rows = [["valid ABC", quality.valid ? "yes" : "no"]];
+// "valid" means valid by every check shown: it reads, every bar adds up, nothing else is wrong.
+function showQuality(card, quality) {
+  const list = $(".quality", card);
+  const problems = quality.problems || [];
+  const count = problems.length || (quality.valid ? 0 : 1);
+  const rows = [["valid", quality.valid ? "yes: every check passes" :
+    `no: ${count} problem${count === 1 ? "" : "s"}${problems.length ? " (below; wrong bars red in the score)" : ""}`]];
   if (quality.bars_total !== undefined) {
     rows.push(["bars correct", `${quality.bars_correct} of ${quality.bars_total}`]);
     rows.push(["form", quality.bars_per_section.join(" + ") + " bars" + (quality.aabb ? " (AABB)" : "")]);
@@ -180,23 +292,36 @@ function showQuality(list, quality) {
   const copied = quality.copied_bars;
   rows.push(["copied bars", copied === null || copied === undefined ? "not measured" :
     `${copied}${quality.copied ? " (copied)" : ""}`]);
-  if (quality.notes && quality.notes.length) rows.push(["notes", quality.notes.join("; ")]);
   if (quality.error) rows.push(["checker", quality.error]);
   list.replaceChildren(...rows.flatMap(([term, value]) => {
     const dt = document.createElement("dt");
     const dd = document.createElement("dd");
     dt.textContent = term;
     dd.textContent = value;
-    if (term === "valid ABC") dd.className = quality.valid ? "good" : "bad";
+    if (term === "valid") dd.className = quality.valid ? "good" : "bad";
     return [dt, dd];
   }));
+  const item = said => Object.assign(document.createElement("li"), {textContent: said.text});
+  $(".problems", card).replaceChildren(...problems.map(item));
+  const remarks = quality.remarks || [];
+  $(".remarks ul", card).replaceChildren(...remarks.map(item));
+  $(".remarks", card).hidden = !remarks.length;
+}
+
+// What an edit's status says: drawn, and whether every check passes, never "score updated" alone.
+function editStatus(quality) {
+  const problems = quality.problems || [];
+  if (quality.valid) return "score updated; every check passes";
+  const first = problems.length ? `: ${problems[0].text}` : "";
+  const more = problems.length > 1 ? ` (and ${problems.length - 1} more, below)` : "";
+  return `score updated, with ${problems.length || "a"} problem${problems.length > 1 ? "s" : ""}${first}${more}`;
 }
 
 async function drawScore(card, svgText) {
   const score = $(".score", card);
   try {
-    const text = svgText ?? await api(`/api/tunes/${card.dataset.id}.svg`);
-    score.replaceChildren(safeSvg(text));
+    const text = svgText ?? await api(`/api/tunes/${card.dataset.id}.svg?layout=${layout()}`, undefined, "GET");
+    score.replaceChildren(safeSvg(text, $(".title", card).textContent, $(".abc", card).value));
   } catch (error) {
     const p = document.createElement("p");
     p.className = "error";
@@ -207,7 +332,8 @@ async function drawScore(card, svgText) {
 
 // abcm2ps writes the title into an XML comment, so a crafted title could close it: keep
 // only drawing elements and internal references, whatever the text says.
-function safeSvg(text) {
+// The score's text alternative is its ABC, which a screen reader can read note by note.
+function safeSvg(text, title = "", abc = "") {
   const doc = new DOMParser().parseFromString(text, "image/svg+xml");
   const svg = doc.documentElement;
   if (svg.localName !== "svg" || doc.querySelector("parsererror")) throw new Error("the server sent no SVG");
@@ -223,6 +349,14 @@ function safeSvg(text) {
   if (!svg.getAttribute("viewBox") && width && height) svg.setAttribute("viewBox", `0 0 ${width} ${height}`);
   svg.setAttribute("width", "100%");
   svg.removeAttribute("height");
+  svg.querySelectorAll("title, desc").forEach(node => node.remove());
+  const label = doc.createElementNS("http://www.w3.org/2000/svg", "title");
+  label.textContent = `Score of ${title || "the tune"}`;
+  const desc = doc.createElementNS("http://www.w3.org/2000/svg", "desc");
+  desc.textContent = abc;
+  svg.prepend(label, desc);
+  svg.setAttribute("role", "img");
+  svg.setAttribute("aria-label", `Score of ${title || "the tune"}; in ABC: ${abc}`);
   return document.importNode(svg, true);
 }
 
@@ -276,6 +410,7 @@ async function makeSet() {
       + `in ${result.seconds.toFixed(1)} s (seed ${result.seed})`;
     await Promise.all(cards.map(card => drawScore(card)));
   } catch (error) {
+    $("#progress-text").textContent = "no set written (the reason is below)";
     showError(error.message);
   } finally {
     $("#make-set").disabled = false;
@@ -297,12 +432,11 @@ async function renderEdit(card) {
   card.dataset.parent = parent; // every revision carries the generated tune's settings
   $(".edit-status", card).textContent = "drawing…";
   try {
-    const tune = await api("/api/render", {abc: $(".abc", card).value, parent});
+    const tune = await api("/api/render", {abc: $(".abc", card).value, parent, layout: layout()});
     if (version !== card.version) return; // a later edit is on its way
     showTune(card, tune);
     await drawScore(card, tune.svg);
-    const warnings = tune.warnings.length ? ` (${tune.warnings.length} warnings: ${tune.warnings[0]})` : "";
-    $(".edit-status", card).textContent = `score updated${warnings}`;
+    $(".edit-status", card).textContent = editStatus(tune.quality);
   } catch (error) {
     if (version === card.version) $(".edit-status", card).textContent = `not drawn: ${error.message}`;
   }
@@ -314,7 +448,7 @@ async function arrange(card, how) {
   const parent = card.dataset.parent || card.dataset.id;
   card.dataset.parent = parent;
   try {
-    const tune = await api("/api/arrange", {abc: $(".abc", card).value, parent, ...how});
+    const tune = await api("/api/arrange", {abc: $(".abc", card).value, parent, layout: layout(), ...how});
     $(".abc", card).value = tune.abc;
     showTune(card, tune);
     await drawScore(card, tune.svg);
@@ -415,6 +549,8 @@ document.addEventListener("DOMContentLoaded", () => {
   $("#new-seed").addEventListener("click", () => { $("#seed").value = ""; });
   $("#make-set").addEventListener("click", makeSet);
   $("#instrument").addEventListener("change", instrumentChanged);
+  $("#more-settings").open = !NARROW.matches; // a wide screen has room for every setting at once
   showHealth();
+  showMenus();
   showKept();
 });
