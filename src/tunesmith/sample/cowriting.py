@@ -93,14 +93,12 @@ def write_gap(model: TrainedModel, text: str, first: int, end: int, *, candidate
     seed = fresh_seed() if seed is None else seed
     settings = settings or SamplingSettings()
     settings = replace(settings, max_chars=min(settings.max_chars, MAX_GAP_CHARS * (end - first) + 20))
-    tunes = [Draft(ScriptFollower([]), state.copy(), tune_rng(seed, place), snapshot_due=True)
+    tunes = [Draft(ScriptFollower([]), state.copy(), tune_rng(seed, place), settings, seed, snapshot_due=True)
              for place in range(candidates)]
-    chooser = Chooser(vocab, settings)
     model.network.eval()
     with torch.no_grad():
-        written, lengths, finished, scores = decode_batch(model.network, tunes, prompt, [], "", chooser)
-    samples = [to_sample(vocab, written[t], lengths[t], bool(finished[t]), tunes[t], seed, scores[t])
-               for t in range(len(tunes))]
+        decode_batch(model.network, tunes, prompt, Chooser(vocab))
+    samples = [to_sample(vocab, tune) for tune in tunes]
     return sorted(samples, key=_preference)
 
 

@@ -33,7 +33,12 @@ class PhraseCopier:
         self.copied: list[tuple[Place, Place]] = []  # the repeats written
 
     def copy(self) -> PhraseCopier:
-        return copy.deepcopy(self)
+        # Its containers hold strings and tuples: copying the containers is a full copy (and far quicker
+        # than copy.deepcopy, which a snapshot at every bar line would pay for).
+        twin = copy.copy(self)
+        twin.bars, twin.text, twin.pending, twin.copied = dict(self.bars), list(self.text), list(self.pending), \
+            list(self.copied)
+        return twin
 
     def observe(self, state: TuneState, char: str, was_sign: bool) -> None:
         """Follow the tune past one character (after the state has read it)."""

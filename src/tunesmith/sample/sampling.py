@@ -12,6 +12,7 @@ import os
 import random
 from collections.abc import Sequence
 from dataclasses import replace
+from typing import TYPE_CHECKING
 
 import torch
 
@@ -22,6 +23,9 @@ from tunesmith.sample.requests import check_request, instrument_request, request
 from tunesmith.sample.script import FREE_LINE, ScriptFollower, check_prompt, header_script, shared_prefix
 from tunesmith.sample.settings import Sample, SamplingSettings, fresh_seed
 from tunesmith.store.checkpoint import TrainedModel
+
+if TYPE_CHECKING:
+    from tunesmith.sample.service import SamplerService
 
 # Re-exported: the CLI, the web page and notebooks import these from here.
 __all__ = ["FREE_LINE", "Sample", "SamplingSettings", "ScriptFollower", "check_request", "filter_logits",
@@ -44,6 +48,7 @@ def sample_tunes(
     pitch_range: tuple[int, int] | None = None,
     candidates: int = 1,
     rows: int | None = None,
+    service: SamplerService | None = None,
 ) -> list[Sample]:
     """Sample `num` tunes, `rows` at a time (tunesmith.sample.decoding: a finished tune's row takes the
     next one). Same model, options and seed -> same tunes, whatever `rows`; seed None draws a fresh
@@ -57,23 +62,30 @@ def sample_tunes(
     names none may be in (a player's or a session's: drawn in the tune books' proportions);
     `pitch_range` (lowest, highest MIDI note) keeps every note playable on an instrument.
     `candidates` writes each request that many times, one after another (num x candidates samples
-    come back), for a critic to choose among.
+    come back), for a critic to choose among. A `service` (tunesmith.sample.service) writes them in its
+    own running batch, beside other callers' tunes (the same tunes: each has its own random stream).
     """
     model.network.eval()
     seed = fresh_seed() if seed is None else seed
     tunes, prefix = _start_tunes(model, num, key, meter, rhythm, prime, settings, seed, form, keys, pitch_range,
-                                 candidates)
-    chooser = Chooser(model.vocab, settings)
+                                 candidates, shared_prompt=service is None)
     prefix_ids = model.vocab.encode(prefix)
-    written, lengths, finished, scores = decode_batch(model.network, tunes, [model.vocab.bos, *prefix_ids],
-                                                      prefix_ids, prime, chooser, rows)
-    return [to_sample(model.vocab, written[t], lengths[t], bool(finished[t]), tunes[t], seed, scores[t])
-            for t in range(len(tunes))]
+    for tune in tunes:
+        tune.ids = list(prefix_ids)
+    if service is not None:  # written beside other requests' tunes, by the service's own thread
+        return service.write(tunes)
+    decode_batch(model.network, tunes, [model.vocab.bos, *prefix_ids], Chooser(model.vocab), rows)
+    refused = next((tune.error for tune in tunes if tune.error is not None), None)
+    if refused is not None:
+        raise refused
+    return [to_sample(model.vocab, tune) for tune in tunes]
 
 
 def _start_tunes(model: TrainedModel, num: int, key, meter, rhythm, prime: str, settings: SamplingSettings,
-                 seed: int, form, keys, pitch_range, candidates: int = 1) -> tuple[list[Draft], str]:
-    """Each tune's request, script and ABC state, moved past the text every tune starts with."""
+                 seed: int, form, keys, pitch_range, candidates: int = 1,
+                 shared_prompt: bool = True) -> tuple[list[Draft], str]:
+    """Each tune's request, script and ABC state, moved past the text every tune starts with (the shared
+    prompt, read once for the batch; without one, each tune's script is followed from its first character)."""
     check_request(key, meter, keys)
     if candidates < 1:
         raise ValueError(f"candidates must be at least 1 (got {candidates})")
@@ -82,7 +94,7 @@ def _start_tunes(model: TrainedModel, num: int, key, meter, rhythm, prime: str, 
     scripts = [header_script(k, m, r, prime) for k, m, r, _ in requests]
     for script in {tuple(s) for s in scripts}:
         check_prompt(list(script), model.vocab)
-    prefix = os.path.commonprefix([shared_prefix(script) for script in scripts])
+    prefix = os.path.commonprefix([shared_prefix(script) for script in scripts]) if shared_prompt else ""
     if len(prefix) >= settings.max_chars:
         raise ValueError(f"the prompt is {len(prefix)} characters, no shorter than max-chars {settings.max_chars}")
     if any(f is not None for *_, f in requests) and not settings.constrain:
@@ -90,11 +102,11 @@ def _start_tunes(model: TrainedModel, num: int, key, meter, rhythm, prime: str, 
     if pitch_range is not None and not settings.constrain:
         raise ValueError("an instrument's range needs constrained sampling")
     tunes = [Draft(ScriptFollower(script), TuneState(f, pitch_range) if settings.constrain else None,
-                   tune_rng(seed, place), form=f,
+                   tune_rng(seed, place), settings, seed, prime, form=f,
                    phrases=PhraseCopier(f.copies) if f is not None and f.copies else None)
              for place, (script, (*_, f)) in enumerate(zip(scripts, requests))]
     for tune in tunes:
-        advance(tune, prefix, prime)
+        advance(tune, prefix)
     return tunes, prefix
 
 
@@ -115,6 +127,7 @@ def generate(
     form: str = "auto",
     instrument: str | None = None,
     keys: Sequence[str] | None = None,
+    service: SamplerService | None = None,
     **overrides: object,
 ) -> list[str]:
     """New tunes as ABC text. Overrides tweak the settings: generate(m, 4, temperature=0.8).
@@ -133,7 +146,7 @@ def generate(
         chosen = None
     pitch_range, keys = instrument_request(instrument, keys)
     samples = sample_tunes(model, num, key=key, meter=meter, rhythm=rhythm, prime=prime, settings=settings,
-                           seed=seed, form=chosen, keys=keys, pitch_range=pitch_range)
+                           seed=seed, form=chosen, keys=keys, pitch_range=pitch_range, service=service)
     return [sample.text for sample in samples]
 
 
