@@ -141,7 +141,8 @@ def test_form_options_pass_through_only_when_the_sampler_takes_them(client, monk
         assert response.status_code == 400 and response.json()["field"] == "parts"
     seen = {}
 
-    def generate_with_parts(model, num, *, settings, seed, key, meter, rhythm, prime, parts=None, form="auto"):
+    def generate_with_parts(model, num, *, settings, seed, key, meter, rhythm, prime, parts=None, form="auto",
+                            service=None):
         seen["parts"] = parts if parts is not None else getattr(settings, "parts", None)  # either way in
         return [f"X:1\nT:Part {i}\nM:6/8\nL:1/8\nK:G\nGAB cBA|" for i in range(num)]
 

@@ -41,6 +41,7 @@ from tunesmith.judge.sets import make_set
 from tunesmith.render.rendering import RenderError, RenderOptions, ToolMissing, missing_tools, render_tune
 from tunesmith.sample.cowriting import Written, continue_tune, fill, vary
 from tunesmith.sample.sampling import SamplingSettings, fresh_seed, generate
+from tunesmith.sample.service import SamplerService
 from tunesmith.store.checkpoint import SHIPPED_MODEL, TrainedModel, load_model
 from tunesmith.store.library import (
     KeptTune,
@@ -132,7 +133,11 @@ class Workshop:
         self.model: TrainedModel | None = load_model(self.run_dir) if self.run_dir else None
         self.store = TuneStore(storage_dir)
         self.library = Library.open(data_dir)  # imports an old kept.abc the first time
+        # Generate requests wait on one sampler service, whose batch writes all their tunes together; the
+        # co-writing routes run their own decode loop, one at a time.
+        self.sampler = SamplerService(self.model) if self.model is not None else None
         self.generation = JobPool(max_jobs, max_waiting, "generate")
+        self.cowriting = JobPool(1, max_waiting, "co-writing")
         self.rendering = JobPool(4, 64, "render")
         self.render_options = RenderOptions(timeout_s=30)
         self.index = None
@@ -220,7 +225,8 @@ class Workshop:
         started = time.perf_counter()
         try:
             texts = generate(self.require_model(), request.num, settings=settings, seed=seed, key=request.key,
-                             meter=request.meter, rhythm=request.rhythm, prime=prime, **extra)
+                             meter=request.meter, rhythm=request.rhythm, prime=prime, service=self.sampler,
+                             **extra)
         except ValueError as error:  # a prompt the model cannot follow, said by the sampler
             raise ApiError(400, str(error), "prime") from None
         seconds = time.perf_counter() - started
@@ -477,7 +483,9 @@ class Workshop:
                         "(it picks the newest run under ./runs holding model.safetensors) or pass --model RUN_DIR"),
             "novelty": self.novelty,
             "tools_missing": missing,
-            "jobs": {"generate": self.generation.state(), "render": self.rendering.state()},
+            "jobs": {"generate": self.generation.state(), "co-writing": self.cowriting.state(),
+                     "render": self.rendering.state(),
+                     "sampler": {"tunes_waiting": self.sampler.waiting() if self.sampler else 0}},
             "kept": str(self.library.path),
             "library": {"count": self.library.count(), "pdf_tools_missing": pdf_tools_missing(),
                         "migration": self.library.migration.summary() if self.library.migration else None},
@@ -496,7 +504,7 @@ def create_app(
     storage_dir: Path,
     *,
     data_dir: Path | None = None,
-    max_jobs: int = 1,  # the sampler is a Python loop holding the GIL: a second thread adds no speed
+    max_jobs: int = 16,  # generate requests written at once, all in the sampler service's one batch
     max_waiting: int = 32,
     novelty: bool = True,
     allowed_hosts: Sequence[str] | None = None,
@@ -505,9 +513,10 @@ def create_app(
 
     storage_dir holds generated tunes by id; data_dir (default $TUNESMITH_HOME or
     ~/.local/share/tunesmith) holds the kept tunes' library.sqlite (an old kept.abc there is
-    imported into it the first time). Generation runs max_jobs at a time with at most
-    max_waiting queued behind them (then 429). novelty=False skips indexing the training tunes
-    (no copied-bars figure). allowed_hosts: Host headers to accept (None: any).
+    imported into it the first time). Generation runs max_jobs requests at a time (their
+    tunes side by side in one batch: tunesmith.sample.service) with at most max_waiting queued
+    behind them (then 429); fill, continue, vary and set run one at a time. novelty=False skips
+    indexing the training tunes (no copied-bars figure). allowed_hosts: Host headers to accept (None: any).
     """
     shop = Workshop(model_dir, Path(storage_dir), Path(data_dir or user_data_dir()), max_jobs, max_waiting, novelty)
     app = FastAPIOffline(title="Tunesmith workshop", version="0.1.0", redoc_url=None,
@@ -541,7 +550,8 @@ def _add_routes(app: FastAPI, shop: Workshop) -> None:
 
     @app.post("/api/generate", response_model=GenerateResponse)
     async def generate_tunes(request: GenerateRequest) -> dict:
-        """Write `num` tunes in one batch. Queued behind at most max_jobs running jobs; 429 when full."""
+        """Write `num` tunes, side by side with other requests' in the sampler's batch; 429 when max_jobs run
+        and max_waiting wait."""
         shop.check_characters(request)
         seed = _seed(request.seed)
         return await shop.generation.run(shop.generate, request, seed)
@@ -594,25 +604,25 @@ def _add_cowrite_routes(app: FastAPI, shop: Workshop) -> None:
             raise ApiError(422, "say which bars to write again: bars [first, last] or a part letter", "bars")
         if request.bars is not None and request.part is not None:
             raise ApiError(422, "give bars or a part to write again, not both", "bars")
-        return await shop.generation.run(shop.fill_bars, request, text, _seed(request.seed))
+        return await shop.cowriting.run(shop.fill_bars, request, text, _seed(request.seed))
 
     @app.post("/api/continue", response_model=CowriteResponse)
     async def continue_part(request: ContinueRequest) -> dict:
         """The tune with its next `part` (default B) written after its last, ending on the tonic."""
         text = shop.cowrite_text(request)
-        return await shop.generation.run(shop.continue_part, request, text, _seed(request.seed))
+        return await shop.cowriting.run(shop.continue_part, request, text, _seed(request.seed))
 
     @app.post("/api/vary", response_model=CowriteResponse)
     async def vary_tune(request: VaryRequest) -> dict:
         """A variation: `amount` of the full bars written again, the main beats, cadences and pickups kept."""
         text = shop.cowrite_text(request)
-        return await shop.generation.run(shop.vary_tune, request, text, _seed(request.seed))
+        return await shop.cowriting.run(shop.vary_tune, request, text, _seed(request.seed))
 
     @app.post("/api/set", response_model=SetResponse)
     async def tune_set(request: SetRequest) -> dict:
         """`num` tunes of one `rhythm` whose keys move as sets do (from `key`, when given)."""
         shop.check_characters(request)
-        return await shop.generation.run(shop.tune_set, request, _seed(request.seed))
+        return await shop.cowriting.run(shop.tune_set, request, _seed(request.seed))
 
 
 MAX_COWRITE_BARS = 128
