@@ -5,6 +5,8 @@ from __future__ import annotations
 import ast
 import json
 import pickle
+import random
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -14,6 +16,7 @@ from hypothesis import strategies as st
 from safetensors.torch import save_file
 
 from fuzz import FUZZ, fuzz_only, report, tried
+from fuzz_report import Stage, feed_until_floors
 from tunesmith.cli import main
 from tunesmith.data.vocab import CharVocab
 from tunesmith.models import build_model
@@ -129,6 +132,114 @@ def test_a_flipped_or_truncated_byte_never_crashes(good, tmp_path_factory, capsy
         assert "\n" not in str(error) and str(folder) in str(error)
     else:
         assert all(torch.isfinite(p).all() for p in model.network.parameters())
+
+
+# ---------------------------------------------------------------- a long loop of tampered files
+
+ODD_JSON = [None, True, False, 0, -1, 1, 2**31, 2**63, -(2**70), 1e308, -0.0, 0.5, "", "x", "os.system", "lstm",
+            "F32", [], [1, 2], ["a", "b"], {}, {"kind": "char"}, "\udc80", "A" * 10_000]
+DTYPES = ["F32", "F16", "BF16", "F64", "I64", "I32", "U8", "BOOL", "F8_E4M3", "X", "", 3]
+
+
+def _split(data: bytes) -> tuple[dict, bytes]:
+    """A safetensors file: its JSON header (8-byte little-endian length first) and the tensor bytes."""
+    length = int.from_bytes(data[:8], "little")
+    return json.loads(data[8:8 + length]), data[8 + length:]
+
+
+def _join(header: dict, body: bytes) -> bytes:
+    encoded = json.dumps(header).encode("utf-8", "surrogatepass")
+    return len(encoded).to_bytes(8, "little") + encoded + body
+
+
+def _odd_value(rng: random.Random, value: object) -> object:
+    """A value changed a little (a number off by one, a list cut) or replaced by any JSON at all."""
+    if isinstance(value, bool) or rng.random() < 0.5:
+        return rng.choice(ODD_JSON)
+    if isinstance(value, int | float):
+        return value + rng.choice([-1, 1, value, -2 * value])
+    if isinstance(value, list | str):
+        return value[: rng.randrange(len(value) + 1)] * rng.randint(1, 2)
+    return rng.choice(ODD_JSON)
+
+
+def _tamper_tree(rng: random.Random, tree: object) -> object:
+    """One change somewhere in a JSON tree: a value changed, a key deleted or added."""
+    if not isinstance(tree, dict | list) or not tree or rng.random() < 0.2:
+        return _odd_value(rng, tree)
+    key = rng.choice(list(tree)) if isinstance(tree, dict) else rng.randrange(len(tree))
+    roll = rng.random()
+    if roll < 0.15:
+        del tree[key]
+    elif roll < 0.25 and isinstance(tree, dict):
+        tree[rng.choice(["evil", "seed", "num_layers", "vocab_size", "tokens", "kind"])] = rng.choice(ODD_JSON)
+    else:
+        tree[key] = _tamper_tree(rng, tree[key])
+    return tree
+
+
+def _tamper_header(rng: random.Random, header: dict) -> dict:
+    """A tensor's dtype, shape or offsets changed, or the Tunesmith metadata (a JSON string) tampered with."""
+    # The metadata most of the time: safetensors' own checks refuse most tensor changes before Tunesmith's.
+    name = "__metadata__" if rng.random() < 0.6 else rng.choice(list(header))
+    if name == "__metadata__":
+        meta = json.loads(header[name]["tunesmith"])
+        header[name]["tunesmith"] = json.dumps(_tamper_tree(rng, meta)) if rng.random() < 0.9 else "{" + "x" * 10
+    elif rng.random() < 0.3:
+        header[name]["dtype"] = rng.choice(DTYPES)
+    else:
+        header[name] = _tamper_tree(rng, header[name])  # shape, data_offsets, or the entry itself
+    return header
+
+
+def _damaged_bytes(rng: random.Random, data: bytes) -> bytes:
+    roll = rng.random()
+    if roll < 0.5:  # a few bytes flipped anywhere
+        damaged = bytearray(data)
+        for _ in range(rng.randint(1, 8)):
+            damaged[rng.randrange(len(damaged))] = rng.randrange(256)
+        return bytes(damaged)
+    if roll < 0.7:
+        return data[: rng.randrange(len(data))]
+    if roll < 0.85:  # bytes put in or taken out, so that every offset after them is wrong
+        at = rng.randrange(len(data))
+        return data[:at] + rng.randbytes(rng.randint(1, 64)) + data[at + rng.randint(0, 64):]
+    return rng.randbytes(rng.randint(0, 2000))
+
+
+def tampered_files(seed: int, data: bytes) -> Iterator[bytes]:
+    """A real checkpoint's bytes, damaged without end: bytes flipped, cut and inserted; and the header
+    re-encoded with its length right, so the damage reaches the checks behind safetensors' own."""
+    rng = random.Random(seed)
+    while True:
+        if rng.random() < 0.5:
+            yield _damaged_bytes(rng, data)
+        else:
+            header, body = _split(data)
+            yield _join(_tamper_header(rng, header), body)
+
+
+def _loads_or_is_refused(folder: Path) -> None:
+    try:
+        model = load_model(folder)
+    except ValueError as error:  # CheckpointError is one
+        assert "\n" not in str(error) and str(folder) in str(error), str(error)
+    else:
+        assert all(torch.isfinite(p).all() for p in model.network.parameters())
+
+
+def test_a_stream_of_tampered_checkpoints(good, tmp_path):
+    """Each tampered file in place of model.safetensors: it loads with finite weights, or one clear line."""
+    run, _, _ = good
+    folder = tmp_path / "tampered"
+    folder.mkdir()
+
+    def feed(data: bytes) -> None:
+        (folder / BEST_FILE).write_bytes(data)
+        _loads_or_is_refused(folder)
+
+    feed_until_floors(tampered_files(13, (run / BEST_FILE).read_bytes()),
+                      [Stage("checkpoint.load_model (tampered)", feed, timeout_s=30)])
 
 
 def test_config_json_is_documentation_not_input(good, tmp_path):

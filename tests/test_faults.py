@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import os
 import random
+import shutil
 import signal
 import subprocess
 import sys
@@ -21,8 +22,9 @@ from pathlib import Path
 import pytest
 import torch
 
-from fuzz import fuzz_only, report, tried
+from fuzz import report, tried
 from fuzz.train_child import PRESET, STEPS
+from fuzz_report import KILLS_ENTRY_POINT, floor
 from tunesmith.cli import main
 from tunesmith.data.corpus import load_corpus, split_by_tune
 from tunesmith.learn.training import Preset, Trainer, TrainingError
@@ -141,42 +143,72 @@ def test_kills_in_the_middle_of_checkpoint_writes(tmp_path, straight):
         json.loads(line)
 
 
-LONG = 1000  # steps of the random-kill run: about 25 s, so that most kills land in training
+KILLS = floor(KILLS_ENTRY_POINT)  # 20 under `make fuzz`, 1 in `make test`
+# Steps of the random-kill run: about 3.75 s of training (on 2 cores) for every kill and once more, so that
+# a kill can land well inside training and the run still lasts until the last kill (about 80 s for 20).
+LONG = 150 * (KILLS + 1)
 
 
 @pytest.fixture(scope="module")
-def straight_long(tmp_path_factory) -> Path:
+def straight_long(tmp_path_factory) -> tuple[Path, float]:
+    """The run never interrupted, and how long it took (start-up included)."""
     run_dir = tmp_path_factory.mktemp("straight-long") / "run"
+    started = time.monotonic()
     _finish(_start(run_dir, "--steps", str(LONG)))
-    return run_dir
+    return run_dir, time.monotonic() - started
+
+
+def _start_up_seconds(finished: Path, folder: Path) -> float:
+    """How long a run takes with nothing left to train: a copy of the finished run, resumed."""
+    copy = folder / "finished"
+    shutil.copytree(finished, copy)
+    started = time.monotonic()
+    _finish(_start(copy, "--steps", str(LONG)))
+    return time.monotonic() - started
+
+
+def _kill_moment(rng: random.Random, start_up: float, steps_per_second: float, steps_left: int,
+                 kills_left: int) -> float:
+    """Seconds after a start to kill it: anywhere from imports to training, but never later than start-up
+    plus the training time left shared among the kills still to come and the run that finishes."""
+    share = steps_left / steps_per_second / (kills_left + 1)
+    return rng.uniform(0.2, start_up + share)
 
 
 @pytest.mark.slow
-@fuzz_only
 def test_kills_at_random_moments(tmp_path, straight_long):
-    """SIGKILL at random times (some before the first checkpoint, some during one), until a run finishes."""
+    """KILLS SIGKILLs at random moments (some before the first checkpoint, some during one), each followed
+    by a check of the run directory and, once the run had got going, of where the next start resumed; then
+    a run that finishes, with weights bit for bit those of the run never interrupted."""
+    straight, straight_seconds = straight_long
     rng = random.Random(int(os.environ.get("TUNESMITH_FAULT_SEED", "0")))
+    start_up = _start_up_seconds(straight, tmp_path)
+    steps_per_second = LONG / max(straight_seconds - start_up, 1.0)
     run_dir = tmp_path / "run"
-    kills = 0
-    while True:
+    kills, resumed_kills = 0, 0
+    while kills < KILLS:
         step = _saved_step(run_dir)
         process = _start(run_dir, "--steps", str(LONG))
+        moment = _kill_moment(rng, start_up, steps_per_second, LONG - (step or 0), KILLS - kills)
         try:
-            process.wait(timeout=rng.uniform(1.0, 9.0) if kills < 20 else 600)
+            process.wait(timeout=moment)
         except subprocess.TimeoutExpired:
             out = _kill(process)
             if " parameters, " in out:  # it got as far as building the model (or resuming it)
                 _check_resumed_from(out, run_dir, step)
+                resumed_kills += step is not None
             kills += 1
             _check_directory(run_dir)
             continue
-        out, err = process.communicate()
-        assert process.returncode == 0, err.decode()[-3000:]
-        _check_resumed_from(out.decode(), run_dir, step)
-        break
-    print(f"\nrandom kills: {kills} SIGKILLs, then a run finished")
-    assert kills >= 5
-    _assert_same_weights(run_dir, straight_long, LONG)
+        _, err = process.communicate()
+        raise AssertionError(f"the run finished after {kills} of {KILLS} kills (exit {process.returncode}): "
+                             f"{err.decode()[-2000:]}")
+    step = _saved_step(run_dir)
+    _check_resumed_from(_finish(_start(run_dir, "--steps", str(LONG))), run_dir, step)
+    print(f"\nrandom kills: {kills} SIGKILLs ({resumed_kills} after resuming from a checkpoint), then a run "
+          f"finished; start-up {start_up:.1f} s, {steps_per_second:.0f} steps/s")
+    assert kills == KILLS
+    _assert_same_weights(run_dir, straight, LONG)
 
 
 # ---------------------------------------------------------------- output folders that cannot be written

@@ -3,12 +3,16 @@
 The rule for every entry point: no exception but the project's own clear ones (one line, naming the
 file or tune), no hang, and every good tune in the same input still read. `make fuzz` runs the same
 tests with many more examples (HYPOTHESIS_PROFILE=fuzz); `pytest -s` prints how many inputs each
-entry point was given.
+entry point was given. The long loops at the end (tests/fuzz_report.py) feed seeded streams of mutants and
+argument lists to each entry point until it reaches its floor: 100,000 inputs under `make fuzz`.
 """
 
 from __future__ import annotations
 
+import argparse
 import ast
+import importlib
+import io
 import os
 import random
 import re
@@ -16,6 +20,9 @@ import shutil
 import stat
 import subprocess
 import time
+from collections import Counter
+from collections.abc import Callable, Iterator
+from contextlib import redirect_stderr, redirect_stdout
 from fractions import Fraction
 from pathlib import Path
 
@@ -26,6 +33,7 @@ from hypothesis import strategies as st
 
 from fuzz import CLI_EXAMPLES, FUZZ, MUTANTS, fuzz_only, report, tried
 from fuzz.mutations import JUNK, encodings, good_tunes, mutants, seed_tunes
+from fuzz_report import CLI_COMMANDS, Stage, cli_entry_point, feed_until_floors, mutant_stream, unique
 from tunesmith.abc.reader import read_tune
 from tunesmith.abc.text import (
     TuneError,
@@ -42,7 +50,13 @@ from tunesmith.data.vocab import CharVocab
 from tunesmith.judge.quality import check_tune, check_tunebook
 from tunesmith.models import build_model
 from tunesmith.render.performance import beat_of, tempo_field
-from tunesmith.render.rendering import RenderError, missing_tools, render_tune, render_tunebook
+from tunesmith.render.rendering import (
+    RenderError,
+    RenderOptions,
+    missing_tools,
+    render_tune,
+    render_tunebook,
+)
 from tunesmith.store.checkpoint import describe, save_best
 
 SRC = Path(__file__).resolve().parents[1] / "src" / "tunesmith"
@@ -590,3 +604,268 @@ def test_generate_settings(untrained_run, capsys, settings):
     else:
         assert out.count("X:") >= settings["--num"]
 
+
+
+# ---------------------------------------------------------------- long loops: text functions and tools
+
+
+def _parsed(text: str) -> None:
+    well_formed(*parse_tunebook(text, "mutant.abc"), "mutant.abc")
+
+
+def _normalised(text: str) -> None:
+    try:
+        normalise_tune(text, "mutant.abc", 3)
+    except TuneError as error:
+        assert_clear(error, "mutant.abc: tune 3:")
+
+
+def _checked_by_own_reader(text: str) -> None:
+    report_ = check_tune(text, use_abc2midi=False)
+    assert 0 <= report_.bars_correct <= report_.bars_total
+
+
+def test_a_stream_of_mutants_through_parser_normaliser_reader_and_checker():
+    feed_until_floors(mutant_stream(seed=21), [
+        Stage("abcnotation.parse_tunebook", _parsed),
+        Stage("abcnotation.normalise_tune", _normalised),
+        Stage("reader.read_tune", read_tune),
+        Stage("quality.check_tune (own reader)", _checked_by_own_reader),
+    ])
+
+
+@pytest.fixture
+def tool_runs(monkeypatch) -> Counter[str]:
+    """Each tool run that rendering starts (abc2midi, abcm2ps, fluidsynth), counted by the tool's name."""
+    from tunesmith.render import rendering
+
+    runs: Counter[str] = Counter()
+    real_run_tool = rendering.run_tool
+
+    def counting(argv: list[str], cwd: Path | str, timeout: float) -> tuple[int, str]:
+        runs[Path(argv[0]).name] += 1
+        return real_run_tool(argv, cwd, timeout)
+
+    monkeypatch.setattr(rendering, "run_tool", counting)
+    return runs
+
+
+# A tool past 30 s is stopped and said (RenderError); the loop's own limit is for Tunesmith's code around it.
+FUZZ_RENDER = RenderOptions(timeout_s=30)
+
+
+def _rendered(formats: list[str], out: Path) -> Callable[[str], None]:
+    def feed(text: str) -> None:
+        try:
+            result = render_tune(text, formats, out, "mutant", FUZZ_RENDER)
+        except RenderError as error:  # a tune a tool cannot read, said in one line
+            assert "\n" not in str(error), str(error)
+            if "timed out" in str(error):
+                tried("render_tune: tool timeouts (said, not a failure)")
+            return
+        assert all(path.parent == out and path.stem == "mutant" for path in result.files.values())
+
+    return feed
+
+
+def _checked_with_abc2midi(text: str) -> None:
+    assert check_tune(text, use_abc2midi=True).abc2midi_errors is not None
+
+
+def test_unique_mutants_through_abc2midi_abcm2ps_and_fluidsynth(tmp_path, tool_runs):
+    """Render of mutated tunes, each text once: every format its own call, so a tune abc2midi refuses
+    still reaches abcm2ps; counted are the tool runs, since a tune without K: never reaches a tool."""
+    if missing_tools(["mid", "svg", "wav"]):
+        pytest.skip("needs abc2midi, abcm2ps, fluidsynth and a SoundFont")
+    feed_until_floors(unique(mutant_stream(seed=34)), [
+        Stage("quality.check_tune (abc2midi)", _checked_with_abc2midi, timeout_s=60),
+        Stage("render_tune mid: abc2midi runs", _rendered(["mid"], tmp_path / "mid"), 120,
+              lambda: tool_runs["abc2midi"]),
+        Stage("render_tune svg: abcm2ps runs", _rendered(["svg"], tmp_path / "svg"), 120,
+              lambda: tool_runs["abcm2ps"]),
+        Stage("render_tune wav: fluidsynth runs", _rendered(["wav"], tmp_path / "wav"), 300,
+              lambda: tool_runs["fluidsynth"]),
+    ])
+
+
+# ---------------------------------------------------------------- long loops: every command's arguments
+
+CLI_MODULES = ("arrange", "cowrite", "generate", "judge", "library", "render", "workshop")
+
+
+@pytest.fixture
+def validating_cli(monkeypatch) -> tuple[argparse.ArgumentParser, Counter[str]]:
+    """main and its real parser, with every command replaced by one that counts and returns 0: an input
+    that gets that far has passed parsing and every check of its values, and no model loads for it."""
+    import tunesmith.cli as cli
+
+    passed: Counter[str] = Counter()
+
+    def command(args: argparse.Namespace) -> int:
+        passed["every check"] += 1
+        return 0
+
+    for name in CLI_MODULES:
+        module = importlib.import_module(f"tunesmith.cli.{name}")
+        for attr in [a for a in dir(module) if a.startswith("cmd_")]:
+            monkeypatch.setattr(module, attr, command)
+    parser = cli.build_parser()  # after the swap: each subparser's func is checked(parser, command)
+    monkeypatch.setattr(cli, "build_parser", lambda: parser)  # built once, not once per input
+    return parser, passed
+
+
+def subcommands(parser: argparse.ArgumentParser, words: tuple[str, ...] = ()) -> dict[str, argparse.ArgumentParser]:
+    """Every command the parser takes, by its words ("library show"), with the parser of its arguments."""
+    found: dict[str, argparse.ArgumentParser] = {}
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for word, sub in action.choices.items():
+                found |= subcommands(sub, (*words, word)) or {" ".join((*words, word)): sub}
+    return found
+
+
+def test_the_argument_loop_covers_every_command(validating_cli):
+    parser, _ = validating_cli
+    assert sorted(subcommands(parser)) == sorted(CLI_COMMANDS)
+
+
+def cli_values(folder: Path) -> list[str]:
+    """What a user may type, or mistype, for any option: numbers at and past the limits, keys, metres,
+    names, and paths to every kind of thing a path can name. No NUL: an argv cannot hold one."""
+    folder.mkdir(exist_ok=True)
+    book = folder / "good.abc"
+    shutil.copy(Path(__file__).parent / "data" / "quirks.abc", book)
+    _write(folder / "mutants.abc", "\n\n".join(mutants(20, seed=5)).encode("utf-8", "surrogatepass"))
+    _write(folder / "empty.abc", b"")
+    _write(folder / "binary.abc", random.Random(1).randbytes(3000))
+    _write(folder / "tune.wav", b"RIFF")
+    _write(folder / "a-file", b"x")
+    (folder / "run").mkdir(exist_ok=True)
+    if not (folder / "fifo.abc").exists():
+        os.mkfifo(folder / "fifo.abc")  # a reader would block: the checks must not open it
+    paths = [str(folder / name) for name in ("good.abc", "mutants.abc", "empty.abc", "binary.abc", "tune.wav",
+                                             "a-file", "run", "fifo.abc", "missing.abc", "nofolder/x.abc",
+                                             "a-file/x", "new-folder", "out.json")]
+    paths += ["/proc/self/mem", "/dev/null", "/", ".", "..", "~", "-", "default", "oneills", "airds", "nosuch"]
+    numbers = ["0", "1", "-1", "2", "3", "4", "8", "9", "16", "17", "64", "65", "100", "1000", "1001", "10000",
+               "20000", "20001", "65535", "65536", "100000", "2147483647", "2147483648", "1e3", "0.5", "0.0",
+               "5", "5.0", "5.5", "1e-300", "1e309", "nan", "NaN", "inf", "-inf", "0x10", "1_000", " 8 ", "\u0663",
+               "+3", "-0", "10080", "10081"]
+    words = ["D", "G", "Ador", "Emin", "Bb mix", "F#m", "H", "G\n", "-o", "none", "C|", "6/8", "3/0", "7", "6/",
+             "reel", "slip jig", "r3el", "a" * 31, "D,G,Em", ",", "abc,mid", "abc", "mid,wav,svg,png,flac", "exe",
+             "", " ", "fiddle", "whistle", "127", "128", "piano ", "Acoustic Grand Piano", "5-8", "8-5", "0-1",
+             "1-64", "1-65", "a-b", "A", "B", "I", "b", "AB", "lstm", "tiny", "auto", "cpu", "cuda", "bf16", "all",
+             "both", "left", "free", "127.0.0.1", "0.0.0.0", "::1", "localhost", "256.1.1.1", "\udc80abc"]
+    # argv comes decoded with surrogateescape: \udc80-\udcff can be in it, a NUL or \ud800 cannot.
+    return paths + numbers + words + [junk for junk in JUNK if "\x00" not in junk and "\ud800" not in junk]
+
+
+Values = tuple[list[str], dict[str, list[str]]]  # anything at all, and the plausible values of each check
+STRAY = ["--", "-", "-h", "--help", "--nosuch", "-x", "--no-", "-1", "--=", "extra"]
+
+
+def plausible_values(folder: Path) -> dict[str, list[str]]:
+    """Values each check takes, by the check's name (an action's type), so that half the values an input
+    carries are good ones and its later values are checked too, not only its first. Files: cli_values."""
+    return {
+        "_read_tune_book": [str(folder / "good.abc"), str(folder / "mutants.abc")],
+        "tune_book_or_wav": [str(folder / "good.abc"), str(folder / "tune.wav")],
+        "tune_source": [str(folder / "good.abc"), "oneills", str(folder)],
+        "readable_file": [str(folder / "good.abc")],
+        "model_run": ["default", str(folder / "run")],
+        "run_folder": [str(folder / "run")],
+        "file_to_write": [str(folder / "out.json")],
+        "folder_to_write": [str(folder / "new-folder"), str(folder / "run")],
+        "tune_folder": [str(folder / "new-folder")],
+        "read_key": ["D", "Ador", "F#m"], "_keys": ["D,G,Em"], "meter_name": ["6/8", "C|"],
+        "rhythm_name": ["reel", "slip jig"], "sound": ["fiddle", "piano", "41"], "_formats": ["mid", "abc,svg"],
+        "part_letter": ["B", "a"], "bar_range": ["5-8", "1-2"], "tune_count": ["2"],
+        "read": ["1", "2", "3"], "int": ["1", "3"], "float": ["0.5"],  # read: whole() and real()
+    }
+
+
+def _spelt(rng: random.Random, option: str) -> str:
+    """The option as typed: mostly right, sometimes abbreviated (argparse takes a unique prefix) or wrong."""
+    roll = rng.random()
+    if roll < 0.85 or len(option) < 4:
+        return option
+    if roll < 0.95:
+        return option[: rng.randint(3, len(option))]
+    cut = rng.randrange(2, len(option))
+    return option[:cut] + option[cut + 1:]
+
+
+def _value(rng: random.Random, action: argparse.Action, values: Values) -> str:
+    anything, plausible = values
+    good = list(action.choices or ()) or plausible.get(getattr(action.type, "__name__", ""), [])
+    value = str(rng.choice(good)) if good and rng.random() < 0.5 else rng.choice(anything)
+    if rng.random() < 0.1 and value:  # one character changed
+        at = rng.randrange(len(value))
+        value = value[:at] + rng.choice("0-9aZ/.,é ") + value[at + 1:]
+    return value
+
+
+def _how_many(rng: random.Random, action: argparse.Action) -> int:
+    """Values for an action: as many as it takes, now and then one too many or too few."""
+    usual = {None: 1, "?": rng.randint(0, 1), "*": rng.randint(0, 3), "+": rng.randint(1, 3), 0: 0}
+    count = usual.get(action.nargs, action.nargs if isinstance(action.nargs, int) else 1)
+    return max(0, count + rng.choice([-1, 1])) if rng.random() < 0.05 else count
+
+
+def _option_tokens(rng: random.Random, action: argparse.Action, values: Values) -> list[str]:
+    option = _spelt(rng, rng.choice(action.option_strings))
+    count = _how_many(rng, action)
+    if count == 1 and option.startswith("--") and rng.random() < 0.3:
+        return [f"{option}={_value(rng, action, values)}"]
+    return [option, *(_value(rng, action, values) for _ in range(count))]
+
+
+def argv_stream(seed: int, words: str, parser: argparse.ArgumentParser, values: Values) -> Iterator[list[str]]:
+    """Argument lists for one command without end: its positionals, then up to six of its options (or a
+    stray word), each with values that are right, wrong, at a limit or past it."""
+    rng = random.Random(seed)
+    options = [a for a in parser._actions if a.option_strings and not isinstance(a, argparse._HelpAction)]
+    positionals = [a for a in parser._actions if not a.option_strings]
+    while True:
+        argv = words.split()
+        for action in positionals:
+            argv += [_value(rng, action, values) for _ in range(_how_many(rng, action))]
+        for _ in range(rng.randint(0, 6)):
+            if options and rng.random() < 0.95:
+                argv += _option_tokens(rng, rng.choice(options), values)
+            else:
+                argv.append(rng.choice(STRAY) if rng.random() < 0.5 else rng.choice(values[0]))
+        yield argv
+
+
+def _said_clearly(argv: list[str]) -> None:
+    """main answers 0 (the swapped-in command ran: every check passed) or 2 with one line, `tunesmith: ...`;
+    argparse's own refusals exit 2 (--help 0). The line may be long: it quotes what was typed, and where
+    what was typed holds a line break, so does the message (counted in the report, not failed)."""
+    out, err = io.StringIO(), io.StringIO()
+    with redirect_stdout(out), redirect_stderr(err):
+        try:
+            code = main(argv)
+        except SystemExit as exit_:
+            assert exit_.code in (0, 2), exit_.code
+            return
+    assert code in (0, 2), code
+    lines = [line for line in err.getvalue().split("\n") if line.strip()]  # what a terminal shows as lines
+    assert not any("Traceback" in line for line in lines), lines
+    if code == 2:
+        assert lines and lines[0].startswith("tunesmith: "), lines[-5:]
+        if len(lines) > 1:
+            assert any("\n" in token for token in argv), lines[-5:]
+            tried("cli: refusals quoting a typed line break (so more than one line)")
+
+
+@pytest.mark.parametrize("command", CLI_COMMANDS)
+def test_every_command_refuses_bad_arguments_in_one_line(validating_cli, tmp_path, command):
+    """Arguments of every command at the parsing level: parse and every check of the values, then stop."""
+    parser, passed = validating_cli
+    leaf = subcommands(parser)[command]
+    folder = tmp_path / "files"
+    values = (cli_values(folder), plausible_values(folder))
+    stream = argv_stream(CLI_COMMANDS.index(command), command, leaf, values)
+    feed_until_floors(stream, [Stage(cli_entry_point(command), _said_clearly)])
+    tried(f"{cli_entry_point(command)}: passed every check (not run)", sum(passed.values()))

@@ -59,6 +59,8 @@ def note_length(text: str) -> Fraction:
     digits, slashes, below = LENGTH.match(text).groups()
     length = Fraction(int(digits) if digits else 1)
     if slashes:
+        if below and int(below) == 0:
+            return Fraction(0)  # "c/0": no length, as "c0" is read (the checker says so), never a division by 0
         length /= (int(below) if below else 2) * 2 ** (len(slashes) - 1)
     return length
 

@@ -77,7 +77,8 @@ def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     args.argv = list(sys.argv[1:] if argv is None else argv)  # for `train --nproc`, which starts itself again
-    if getattr(args, "num", 1) < 1:
+    num = getattr(args, "num", 1)
+    if isinstance(num, int) and num < 1:  # a value the parser refused is said by the command's own check
         print(f"tunesmith: --num must be at least 1 (got {args.num})", file=sys.stderr)
         return 2
     if getattr(args, "format", ["abc"]) != ["abc"] and not args.out:

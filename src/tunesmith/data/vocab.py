@@ -106,6 +106,8 @@ class CharVocab:
 
 def vocab_from_dict(data: dict) -> CharVocab | ABCTokenVocab:
     """Rebuild whichever vocabulary a checkpoint saved: characters ("char") or ABC units ("abc")."""
+    if not isinstance(data, dict):
+        raise ValueError(f"the vocabulary is not a JSON object (got {type(data).__name__})")
     if data.get("kind") == "abc":
 
         return ABCTokenVocab.from_dict(data)
