@@ -29,7 +29,8 @@ if TYPE_CHECKING:
 
 # Re-exported: the CLI, the web page and notebooks import these from here.
 __all__ = ["FREE_LINE", "Sample", "SamplingSettings", "ScriptFollower", "check_request", "filter_logits",
-           "fresh_seed", "generate", "header_script", "request_warnings", "sample_tunes", "tune_requests"]
+           "fresh_seed", "generate", "header_script", "make_drafts", "request_warnings", "sample_tunes",
+           "tune_requests"]
 
 
 @torch.no_grad()
@@ -67,7 +68,7 @@ def sample_tunes(
     """
     model.network.eval()
     seed = fresh_seed() if seed is None else seed
-    tunes, prefix = _start_tunes(model, num, key, meter, rhythm, prime, settings, seed, form, keys, pitch_range,
+    tunes, prefix = make_drafts(model, num, key, meter, rhythm, prime, settings, seed, form, keys, pitch_range,
                                  candidates, shared_prompt=service is None)
     prefix_ids = model.vocab.encode(prefix)
     for tune in tunes:
@@ -81,11 +82,13 @@ def sample_tunes(
     return [to_sample(model.vocab, tune) for tune in tunes]
 
 
-def _start_tunes(model: TrainedModel, num: int, key, meter, rhythm, prime: str, settings: SamplingSettings,
+def make_drafts(model: TrainedModel, num: int, key, meter, rhythm, prime: str, settings: SamplingSettings,
                  seed: int, form, keys, pitch_range, candidates: int = 1,
                  shared_prompt: bool = True) -> tuple[list[Draft], str]:
-    """Each tune's request, script and ABC state, moved past the text every tune starts with (the shared
-    prompt, read once for the batch; without one, each tune's script is followed from its first character)."""
+    """The Drafts sample_tunes writes (each tune's request, script, ABC state and random stream), moved past
+    the text every tune starts with, and that text (the shared prompt, read once for the batch; without
+    one, each tune's script is followed from its first character). For callers that drive
+    tunesmith.sample.decoding themselves, e.g. to time each tune."""
     check_request(key, meter, keys)
     if candidates < 1:
         raise ValueError(f"candidates must be at least 1 (got {candidates})")
