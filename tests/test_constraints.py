@@ -11,7 +11,7 @@ from tunesmith.judge.quality import check_tune
 
 HEADER = "X:1\nT:t\nM:6/8\nL:1/8\nK:G\n"
 # The characters a random writer picks from: mostly notes and bar lines, some of everything ABC uses.
-ALPHABET = list("ABCDEFGabcdefgz") * 4 + list("2222344/////||||||:: \n^_=,'><[]()3\"!{}-~.128")
+ALPHABET = list("ABCDEFGabcdefgz") * 4 + list("2222344/////||||||:::::: \n^_=,'><[]()3\"!{}-~.128")
 PRINTABLE = [chr(i) for i in range(32, 127)] + ["\n"]
 
 
@@ -21,8 +21,9 @@ def accepts(text: str, form: Form | None = None, pitch_range: tuple[int, int] | 
 
 
 def random_tune(rng: random.Random, header: str, form: Form | None, max_len: int = 1200,
-                pitch_range: tuple[int, int] | None = None) -> str | None:
-    """Write a tune by picking uniformly among the characters the constraint allows; None at a dead end."""
+                pitch_range: tuple[int, int] | None = None, unfinished: bool = False) -> str | None:
+    """Write a tune by picking uniformly among the characters the constraint allows; None at a dead end
+    (and at max_len, unless unfinished text is asked for)."""
     state = TuneState(form, pitch_range)
     assert state.push_text(header)
     text = header
@@ -36,7 +37,7 @@ def random_tune(rng: random.Random, header: str, form: Form | None, max_len: int
         char = rng.choices(options, [ALPHABET.count(char) + 0.1 for char in options])[0]
         assert state.push(char)
         text += char
-    return None
+    return text if unfinished else None
 
 
 @pytest.mark.parametrize(
@@ -67,7 +68,8 @@ def random_tune(rng: random.Random, header: str, form: Form | None, max_len: int
         (".[GB]AB cBA|d6|]", True),  # a staccato chord is fine
         ("G>.A B c3|d6|]", False),  # abc2midi: "Cannot apply broken rhythm" to a staccato note
         (".G>A B c3|d6|]", False),  # ...before the arrow or after it
-        ("G>~A B .c3|d6|]", True),  # other decorations are fine, and a staccato away from > or <
+        ("G>TA B .c3|d6|]", True),  # other decorations are fine, and a staccato away from > or <
+        ("G>~A B c3|d6|]", False),  # abc2midi: a roll after > makes the bar long
         ("HG>A B c3|d6|]", False),  # ...a fermata too
         ("G>!fermata!A B c3|d6|]", False),
         ("G>!trill!A B c3|d6|]", True),
@@ -98,8 +100,9 @@ def test_accepts_most_real_tunes(irish_abc):
 
     good = [t.text for t in load_corpus(str(irish_abc)).tunes if check_tune(t.text, use_abc2midi=False).metre_ok]
     accepted = sum(accepts(text) for text in good)
-    # What it refuses: key and metre changes inside the body, endings abc2midi calls errors.
-    assert accepted / len(good) > 0.85
+    # What it refuses: key and metre changes inside the body, endings abc2midi calls errors, repeats
+    # whose last bar does not make up their first as abc2midi plays them.
+    assert accepted / len(good) > 0.8
 
 
 @pytest.mark.parametrize("seed", range(3))
@@ -155,11 +158,11 @@ def test_random_writing_stays_in_the_range(pitch_range, header):
     """With a pitch range every note sounds inside it, under the checker's reading of accidentals
     (to the end of the bar in their octave) and abc2midi's (in every octave: transpose.tune_pitches)."""
     rng, (low, high) = random.Random(7), pitch_range
-    free = [random_tune(rng, header, None, max_len=400) for _ in range(3)]
+    free = [random_tune(rng, header, None, max_len=400, unfinished=True) for _ in range(3)]
     assert any(text and not all(low <= p <= high for p in read_tune(text).pitches) for text in free), \
         "the random writer never leaves the range unconstrained: the test would show nothing"
     finished = 0
-    for _ in range(5):
+    for _ in range(8):
         text = random_tune(rng, header, None, pitch_range=pitch_range)
         if text is None:
             continue

@@ -128,7 +128,7 @@ class GapState(TuneState):
     def push(self, char: str) -> bool:
         if not super().push(char):
             return False
-        return self.end_bars is None or not self.in_body or self._gap_allows()
+        return self.end_bars is None or not self.in_body or self._gap_allows(char)
 
     def _limit(self) -> Fraction:
         """A bar of the gap is no longer than the bar it replaces (a pickup stays a pickup)."""
@@ -162,12 +162,15 @@ class GapState(TuneState):
         return (self.mode == "sign" and self.bar_notes > 0 and self._bar() == len(self.signs) - 1
                 and self.pending == self.signs[-1])
 
-    def _gap_allows(self) -> bool:
+    def _gap_allows(self, char: str) -> bool:
         bar = self._bar()
         if bar < 0 or bar >= len(self.signs):
             return False  # the kept bar line before the gap made longer ("|" + ":"), or a bar after the gap
         if self.mode != "sign":
-            return True
+            # A bar that opened a repeat opens it again before its music: the :| that closes the part
+            # needs that |: (after endings abc2midi would play back to the start of the tune).
+            return not (self.openings[bar] == "|:" and not self.repeat_open and self.bar_notes == 0
+                        and not self.pos and char not in " \n")
         # Each bar line of the gap is the one the replaced bars had: the tune's repeats and endings stay.
         wanted = self.signs[bar] if self.bar_notes > 0 else self.openings[bar]
         if not wanted.startswith(self.pending):

@@ -14,6 +14,13 @@ A character is refused when it would
 - break the requested form (parts, bars per part, repeats, pickup),
 - put a note outside the instrument's range, when one is given (`pitch_range`).
 
+A constraint is a grammar: it must hold whatever the model proposes, a random one too. So it also
+refuses what abc2midi would call an error or count otherwise than the checker (issue #18): it plays
+repeats from their |: (or the last :| or the start), the second time round with what the bar before
+:| left over; it times a chord by the length after ] alone, a fermata twice, a roll, trill or held
+note in a tuplet or broken rhythm otherwise. tests/test_random_walk.py walks random "models" through
+the state and holds every finished tune to abc2midi and the checker.
+
 The state never looks ahead: it only removes options and the sampler renormalises
 what is left. Constructs that would make the bookkeeping guesswork (inline fields,
 multi-bar rests, voice overlay, `+deco+`, comments) are simply not offered in the
@@ -28,7 +35,6 @@ endings, the form); the tables of what may be written are in `tunesmith.abc.lexi
 
 from __future__ import annotations
 
-import copy
 from fractions import Fraction
 
 from tunesmith.abc.header import HeaderLines
@@ -37,12 +43,13 @@ from tunesmith.abc.lexicon import (
     BAR_SIGNS,
     CHORD_SYMBOL,
     CHORD_SYMBOL_PREFIX,
+    CHORDLESS_DECORATIONS,
     COMPLETIONS,
     DECORATION_LETTERS,
-    DECORATION_PREFIXES,
     DECORATIONS,
     HELD,
     HELD_DECORATIONS,
+    LAST_BAR_GRID,
     MAX_IDLE,
     NOTE_LETTERS,
     OPENINGS,
@@ -72,11 +79,14 @@ class TuneState(HeaderLines, Pitches, BarLines):
         self.signature: dict[str, int] = {}  # K:'s sharps and flats, once the body starts
         self.accidentals: dict[tuple[str, int], int] = {}  # the bar's accidentals so far, as the reader keeps them
         self.letter_accidentals: dict[str, int] = {}  # ... and as abc2midi does: by letter, in every octave
+        self.bar_accidentals = False  # an accidental was written in the bar: no tie over its bar line
         self.in_body, self.line = False, ""  # past K: yet; the header line being written
         self.fields: dict[str, str] = {}
         self.bar_length = Fraction(1)
         self.unit = Fraction(1, 8)
         self.compound = False
+        self.last_bar_grid = LAST_BAR_GRID  # what a short last bar lasts a multiple of (lexicon)
+        self.compound_to_abc2midi = False  # abc2midi's default q of (5 (7 (9: 3 when the metre's top divides by 3
         # The bar being written.
         self.pos = Fraction(0)  # time of the notes already counted
         self.bar_notes = 0  # notes, rests and chords counted in it
@@ -84,7 +94,6 @@ class TuneState(HeaderLines, Pitches, BarLines):
         self.mode = "normal"
         self.pending = ""  # accidental, length, or bar sign being written
         self.octave_ok = False  # a , or ' may still follow the note letter
-        self.chord_first: str | None = None  # length text of a chord's first note
         self.inner, self.inner_text, self.inner_length, self.inner_notes = "start", "", "", 0  # [chord], {grace}
         self.inner_spelling, self.inner_accidental = "", ""  # letter and octave marks of a note inside them
         self.ending = 0  # FIRST_ENDING, FIRST_ENDING_CLOSED (a [2 may follow), SECOND_ENDING, or 0
@@ -99,8 +108,17 @@ class TuneState(HeaderLines, Pitches, BarLines):
         self.after_decoration = False  # the last thing read was a decoration or a chord symbol
         # The note being written (or the last one) cannot take a broken rhythm in abc2midi: it has a
         # decoration abc2midi plays by changing its length, or it is already the second of a > pair;
-        # held_decoration: the last !decoration! was a fermata.
-        self.unbreakable = self.held_decoration = False
+        # held_decoration: one of HELD or HELD_DECORATIONS is written for the next note; held: the note has one.
+        self.unbreakable = self.held_decoration = self.held = False
+        # Since the last note: a roll or trill was written (no chord may follow), grace notes were.
+        self.no_chord = self.graced = False
+        # A trill or roll is written for the next note / the note has one: abc2midi plays such a note tied
+        # over a bar line into the next bar ("Bar N has 6 time units"), so it is never tied.
+        self.trill_next = self.trilled = False
+        # A ~ is written for the next note / the note has one: abc2midi times a roll of 3 units right only
+        # when it is written "3".
+        self.roll_next = self.rolled = False
+        self.bracket_decorated = False  # the [ being read came after a decoration or chord symbol
         self.letter_decoration = ""  # the last character, when it was a one-letter decoration (~ . H T ...)
         self.line_start = ""  # what a body line starts with, while nothing but those characters is on it
         self.last_length = Fraction(1)  # in units, before tuplet and broken rhythm
@@ -109,6 +127,7 @@ class TuneState(HeaderLines, Pitches, BarLines):
         self.broken_kind, self.broken_arrows = "", 0
         self.broken_next: Fraction | None = None
         self.tuplet_factor, self.tuplet_left = Fraction(1), 0
+        self.tuplet_length: Fraction | None = None  # every note of a tuplet is as long as its first
         self.slurs = 0
         self.blank = True  # nothing but spaces on this line yet: a newline now would end the tune
         # The tune so far.
@@ -118,16 +137,22 @@ class TuneState(HeaderLines, Pitches, BarLines):
         self.section_pickup = Fraction(0)  # this section's short first bar, which its last bar completes
         self.owed: Fraction | None = None  # the bar being written must last exactly this
         self.owed_can_end = False  # ... unless the tune ends before it, as bar 0 completes the last one
-        self.may_complete: Fraction | None = None  # the bar being written may be short by this much
         self.repeat_open = False
         self.repeat_closed = False  # a :| came after the last |: (or the start)
+        self.endings_written = False  # a first ending was: abc2midi then needs every repeat's |:
+        self.double_bar = False  # a || or |] came since the last repeat sign: a repeat now needs its |:
+        self.leading_bar = False  # the tune starts with a |
         self.after_sign = False  # the last thing written was a bar sign (spaces, ! and newlines aside)
         self.parts_done = 0
         self.part_bars = Fraction(0)  # bars of the current part, a short bar counting its share
         self.finished_form = False
 
     def copy(self) -> TuneState:
-        return copy.copy(self)  # fields are immutable values, replaced and never changed in place
+        # Fields are immutable values, replaced and never changed in place, so a shallow copy of
+        # the attributes will do; done directly it is several times cheaper than copy.copy.
+        twin = object.__new__(type(self))
+        twin.__dict__.update(self.__dict__)
+        return twin
 
     # -- what the sampler asks ------------------------------------------------------------
 
@@ -150,8 +175,8 @@ class TuneState(HeaderLines, Pitches, BarLines):
             pass  # a trailing "!" is the old ABC line break
         elif self.mode != "normal":
             return False
-        if not (state.after_sign or state.mode == "sign") or state.bars == 0:
-            return False
+        if not (state.after_sign or state.mode == "sign") or state.bars == (0 if state.first_bar is None else 1):
+            return False  # a tune of a pickup alone leaves abc2midi's chords sounding ("Sustained notes")
         if state.repeat_open or state.slurs or state.tied or state.ending == FIRST_ENDING or (
                 state.owed is not None and not state.owed_can_end):
             return False
@@ -192,8 +217,9 @@ class TuneState(HeaderLines, Pitches, BarLines):
             return False
         after_note, self.after_note = self.after_note, False
         letter_decoration, self.letter_decoration = self.letter_decoration, ""
-        if letter_decoration and (char in ' ({!"' or (char == "[" and letter_decoration in "T~")):
-            return False  # abc2midi: a one-letter decoration touches its note ("Malformed note"); no roll on a chord
+        decorated = bool(letter_decoration) or self.after_decoration
+        if not self._attachment_ok(char, letter_decoration):
+            return False
         if self.tied is not None and (char == "{" or char in DECORATION_LETTERS):
             return False  # abc2midi: "Could not find note to be tied" when a grace or a decoration comes between
         if self.after_decoration and char in "|:":
@@ -205,14 +231,18 @@ class TuneState(HeaderLines, Pitches, BarLines):
         if char in "<>":
             return self._broken(char, after_note, after_arrow)
         if char in NOTE_LETTERS or char in RESTS or char in ACCIDENTALS or char == "[":
-            self.unbreakable = letter_decoration in HELD or self.held_decoration or self.broken_next is not None
-            self.held_decoration = False
+            self.held = self.held_decoration
+            self.unbreakable = self.held or self.roll_next or self.broken_next is not None  # ~G3<C: long
+            self.trilled, self.trill_next = self.trill_next, False
+            self.rolled, self.roll_next = self.roll_next, False
+            self.held_decoration = self.no_chord = self.graced = False
+            self.bracket_decorated = decorated  # "S[1" is no ending to abc2midi: after a decoration [ opens a chord
         if char in NOTE_LETTERS or char in RESTS:
             return self._start_note(char)
         if char in ACCIDENTALS:
             if self.tied is not None:
                 return False  # a tied note keeps its pitch: abc2midi refuses e-^e ("Could not find note to be tied")
-            self.mode, self.pending = "accidental", char
+            self.mode, self.pending, self.bar_accidentals = "accidental", char, True
             return self._room()
         self.after_sign = self.after_sign and char in " \n!"
         if char == " ":
@@ -233,6 +263,7 @@ class TuneState(HeaderLines, Pitches, BarLines):
             if char == "(":  # a slur or a tuplet: either way a note must still fit
                 # Inside a slur it can only become a tuplet, and a tuplet cannot open inside another.
                 return self._room() and (self.slurs == 0 or (not self.tuplet_left and self.broken_next is None
+                                                             and not self.held_decoration
                                                              and self._fits(3 * SHORTEST)))
             if char == "!":  # a decoration before a note, or the old line break before a newline
                 return self._room() or not (self.blank or self.slurs or self.broken_next is not None)
@@ -240,11 +271,29 @@ class TuneState(HeaderLines, Pitches, BarLines):
         if char == ")":
             self.slurs -= 1
             return self.slurs >= 0
-        if char in HELD and self.broken_next is not None:
-            return False  # abc2midi: "Cannot apply broken rhythm" to a staccato or held note
+        if char in HELD and (self.broken_next is not None or self.tuplet_left or self.tied is not None):
+            return False  # abc2midi: "Cannot apply broken rhythm" to a staccato or held note, nor times it in a tuplet
+        if char == "~" and (self.broken_next is not None or self.tuplet_left):
+            return False  # abc2midi takes a roll's grace notes out of the note after > or < (or in a tuplet): long
         self.after_decoration = char in DECORATION_LETTERS
         self.letter_decoration = char if self.after_decoration else ""
+        self.no_chord = self.no_chord or char in CHORDLESS_DECORATIONS
+        self.trill_next = self.trill_next or char in "T~"
+        self.roll_next = self.roll_next or char == "~"
+        self.held_decoration = self.held_decoration or char in HELD
         return self.after_decoration and self._room()
+
+    def _attachment_ok(self, char: str, letter_decoration: str) -> bool:
+        """What abc2midi needs of decorations and grace notes: they touch the note they belong to."""
+        if letter_decoration and char in ' ({!")\n':
+            return False  # "Malformed note : expecting a-g or A-G"
+        if self.tuplet_left and char in "[{":
+            return False  # abc2midi times chords and grace notes in a tuplet otherwise ("Different length notes")
+        if char == "[" and (self.no_chord or self.tied is not None):
+            return False  # "Rolls and trills not supported in chords"; a tie joins two notes, not a chord
+        # abc2midi plays ~ as grace notes: "Intervening note needed between grace notes"; grace notes
+        # belong to the note after them, not to a bar line.
+        return not (self.graced and char in "~{|:")
 
     def _line_start_ok(self, char: str) -> bool:
         """Keep what a body line starts with: "B:|" or "L:|" at the start of a line reads as a field."""
@@ -259,8 +308,8 @@ class TuneState(HeaderLines, Pitches, BarLines):
         """A tie, straight after the note it ties, to a note of the same pitch."""
         self.tied = self.last_spelling
         # Not after a chord or a rest: abc2midi finds no note to tie from ("Cannot find note before tie").
-        if not (after_note and self.broken_next is None and self.tuplet_left == 0
-                and self.tied not in RESTS and self.tied != ""):
+        if self.held or self.trilled or not (after_note and self.broken_next is None and self.tuplet_left == 0
+                             and self.tied not in RESTS and self.tied != ""):
             return False
         return self._room() or self.copy().push("|")  # the tied note needs a place: this bar, or the next
 
@@ -268,7 +317,10 @@ class TuneState(HeaderLines, Pitches, BarLines):
         return any(self.copy()._close_bar(sign) for sign in BAR_SIGNS)
 
     def _limit(self) -> Fraction:
-        return self.owed if self.owed is not None else self.bar_length
+        if self.owed is not None:
+            return self.owed
+        closing = self._repeat_limit()
+        return closing if closing is not None else self.bar_length
 
     def _room(self) -> bool:
         """Room for a note of some length."""
@@ -311,33 +363,42 @@ class TuneState(HeaderLines, Pitches, BarLines):
         self.tied, self.last_spelling = None, self.spelling
         if self.spelling[0] not in RESTS:  # a rest after the last note leaves the cadence to that note
             self.last_note = (self.note_accidental, self.spelling[0].upper())
+        if self.rolled and note_length(self.pending) == 3 and self.pending != "3":
+            return False  # abc2midi: "~c6/" makes its bar long by a sixteenth of the roll
         return self._count(note_length(self.pending)) and self._normal(char)
 
-    def _extend_length(self, char: str, scale: Fraction = Fraction(1)) -> bool:
+    def _extend_length(self, char: str) -> bool:
         """Take a digit or / of a length, if some way of finishing the length still fits the bar."""
         self.pending += char
-        return self._completable(self.pending, scale)
+        return self._completable(self.pending)
 
-    def _completable(self, prefix: str, scale: Fraction = Fraction(1)) -> bool:
-        """Whether some length that starts with `prefix` (times scale, in units) fits where the note is."""
+    def _completable(self, prefix: str) -> bool:
+        """Whether some length that starts with `prefix` (in units) fits where the note is."""
         values = COMPLETIONS.get(prefix)
         if not values:
             return False
-        if self.broken_next is not None:
-            return self.broken_length / scale in values and self._fits(self.broken_length)
-        if self.tuplet_left:
-            return any(self._fits(value * scale, group_ends=self.tuplet_left == 1) for value in values)
-        return self._fits(SHORTEST_COMPLETION[prefix] * scale)  # lengths are multiples of SHORTEST: on the grid
+        fixed = self._fixed_length()
+        if fixed is not None:
+            return fixed in values and self._fits(fixed)
+        return self._fits(SHORTEST_COMPLETION[prefix])  # lengths are multiples of SHORTEST: on the grid
 
-    def _fits(self, length: Fraction, group_ends: bool = False) -> bool:
-        """Whether a note of this length (in units) fits the bar, after tuplet and broken rhythm."""
+    def _fixed_length(self) -> Fraction | None:
+        """The length (in units) the next note must have: that of the note before > or <, or of the
+        tuplet's first note. abc2midi: "Cannot apply broken rhythm", "Different length notes in tuple"."""
+        return self.broken_length if self.broken_next is not None else self.tuplet_length
+
+    def _fits(self, length: Fraction) -> bool:
+        """Whether a note of this length (in units) fits the bar, after tuplet and broken rhythm.
+
+        In a tuplet the notes still to come are as long as this one: q of them fill the time of p,
+        so the group ends on the grid, and a group that fits leaves no note of it without room."""
         duration = length * self.unit * (self.broken_next or 1)
         if self.tuplet_left:
-            duration *= self.tuplet_factor
+            duration *= self.tuplet_factor * self.tuplet_left
         end = self.pos + duration
-        if group_ends and end % (SHORTEST * self.unit):
-            return False
-        return end < self.bar_length if self._pickup_asked() else end <= self._limit()
+        if self._pickup_asked():  # short by whole units: the last bar, making it up, ends the tune (_whole_units)
+            return end <= self.bar_length - self.last_bar_grid
+        return end <= self._limit()
 
     def _pickup_asked(self) -> bool:
         """Bar 0 of a form that asks for a pickup: it may never fill up."""
@@ -346,23 +407,24 @@ class TuneState(HeaderLines, Pitches, BarLines):
     def _count(self, length: Fraction) -> bool:
         """Count a finished note, rest or chord: it must fit the bar, after tuplet and broken rhythm."""
         duration = length * self.unit
+        if self._fixed_length() not in (None, length):
+            return False  # abc2midi: "Cannot apply broken rhythm. Notes not equal durations"
+        if not self._fits(length):  # in a tuplet: the whole group, its notes as long as this one
+            return False
         if self.broken_next is not None:
-            if length != self.broken_length:
-                return False  # abc2midi: "Cannot apply broken rhythm. Notes not equal durations"
             duration *= self.broken_next
             self.broken_next = None
         if self.tuplet_left:
             duration *= self.tuplet_factor
             self.tuplet_left -= 1
+            self.tuplet_length = length if self.tuplet_left else None
+            self.unbreakable = True  # abc2midi: "Cannot apply broken rhythm" after a tuplet's last note too
         self.pos += duration
         self.last_duration, self.broken_arrows = duration, 0
         self.bar_notes += 1
         self.after_note, self.last_length = True, length
-        if self._pickup_asked() and self.pos >= self.bar_length:
-            return False
         # Between groups the bar stays on a grid of the shortest note, so what is left can always be filled.
-        on_grid = self.tuplet_left or self.broken_next is not None or self.pos % (SHORTEST * self.unit) == 0
-        return bool(on_grid) and self.pos <= self._limit()
+        return bool(self.tuplet_left or self.pos % (SHORTEST * self.unit) == 0)
 
     def _broken(self, char: str, after_note: bool, after_arrow: bool) -> bool:
         """A>B: A takes 3/2 of its length and B 1/2; >> 7/4 and 1/4; < the other way round."""
@@ -382,12 +444,14 @@ class TuneState(HeaderLines, Pitches, BarLines):
     def _paren(self, char: str) -> bool:
         self.mode = "normal"
         if char in "23456789":  # (3 is a triplet; ( before anything else opens a slur
-            if self.tuplet_left or self.broken_next is not None:
-                return False
+            if self.tuplet_left or self.broken_next is not None or self.held_decoration:
+                return False  # no tuplet in a tuplet; a held note is timed otherwise by abc2midi in one
             p = int(char)
+            if p not in TUPLET_Q and self.compound != self.compound_to_abc2midi:
+                return False  # abc2midi's (5 (7 (9 take 3 notes' time in 3/4 too: the bar would count otherwise
             q = TUPLET_Q.get(p, 3 if self.compound else 2)
-            self.tuplet_factor, self.tuplet_left = Fraction(q, p), p
-            return self._fits(p * SHORTEST)
+            self.tuplet_factor, self.tuplet_left, self.tuplet_length = Fraction(q, p), p, None
+            return self._fits(SHORTEST)
         self.slurs += 1
         if self.slurs > 1:
             return False  # abc2midi: "Slur within slur"
@@ -406,25 +470,35 @@ class TuneState(HeaderLines, Pitches, BarLines):
             self.mode = "normal"
             return self._normal(char)
         if char == "!":
-            self.mode, self.held_decoration = "normal", self.pending in HELD_DECORATIONS
-            return self.pending in DECORATIONS and not (self.held_decoration and self.broken_next is not None)
+            held = self.pending in HELD_DECORATIONS
+            self.mode, self.held_decoration = "normal", self.held_decoration or held
+            self.no_chord = self.no_chord or self.pending in CHORDLESS_DECORATIONS
+            self.trill_next = self.trill_next or self.pending == "trill"
+            return self.pending in DECORATIONS and self._decoration_fits(self.pending)
         self.pending += char
-        return self.pending in DECORATION_PREFIXES and self._room()
+        return self._room() and any(name.startswith(self.pending) and self._decoration_fits(name)
+                                    for name in DECORATIONS)
+
+    def _decoration_fits(self, name: str) -> bool:
+        """abc2midi plays a held note longer: not after > or < ("Cannot apply broken rhythm"), nor in a
+        tuplet, where "(2!breath!EB" would come out long, nor as the note a tie goes to."""
+        return name not in HELD_DECORATIONS or (self.broken_next is None and not self.tuplet_left
+                                                and self.tied is None)
 
     def _bracket(self, char: str) -> bool:
         """After [: a chord, or the start of an ending ([1, [2)."""
-        if char in "12":
+        if char in "12" and not self.bracket_decorated and self.bar_notes == 0:  # [1 after a bar line only
             self.mode = "normal"
             ok = self._close_bar("[" + char)
             self.after_sign = True
             return ok
-        self.mode, self.inner, self.inner_notes, self.chord_first, self.pending = "chord", "start", 0, None, ""
+        self.mode, self.inner, self.inner_notes, self.pending = "chord", "start", 0, ""
         return self._room() and self._chord(char)
 
     def _chord_length(self, char: str) -> bool:
         if char.isdigit() or char == "/":
-            return self._extend_length(char, note_length(self.chord_first))
+            return self._extend_length(char)
         self.mode = "normal"
         self.tied, self.last_spelling = None, ""  # a chord may be tied to anything
         self.last_note = None
-        return self._count(note_length(self.chord_first) * note_length(self.pending)) and self._normal(char)
+        return self._count(note_length(self.pending)) and self._normal(char)

@@ -16,35 +16,48 @@ from tunesmith.abc.theory import WRITTEN_MODES
 NOTE_LETTERS = frozenset("ABCDEFGabcdefg")
 RESTS = frozenset("zx")
 ACCIDENTALS = frozenset("^_=")
-DECORATION_LETTERS = frozenset(".~HLMOPSTuv")
+# No fermata (H, !fermata!): abc2midi plays it twice as long and counts the bar so ("Bar N has 6 ...").
+DECORATION_LETTERS = frozenset(".~LMOPSTuv")
 # Decorations abc2midi and abcm2ps know; anything else between ! ! is refused.
 DECORATIONS = frozenset({
-    "trill", "roll", "turn", "mordent", "lowermordent", "uppermordent", "pralltriller", "fermata",
+    "trill", "roll", "turn", "mordent", "lowermordent", "uppermordent", "pralltriller",
     "accent", "emphasis", ">", "staccato", "tenuto", "upbow", "downbow", "slide", "breath", "segno",
     "coda", "D.C.", "D.S.", "fine", "p", "pp", "mp", "mf", "f", "ff", "crescendo(", "crescendo)",
     "diminuendo(", "diminuendo)", "open", "thumb", "snap", "wedge", "arpeggio", "invertedfermata",
 })
-DECORATION_PREFIXES = frozenset(name[:i] for name in DECORATIONS for i in range(1, len(name) + 1))
-# Decorations abc2midi plays by changing a note's length, so that > and < can no longer pair it:
-# the staccato dot, the fermata (H, !fermata!).
-HELD = frozenset(".H")
-HELD_DECORATIONS = frozenset({"fermata", "invertedfermata"})
+# Decorations abc2midi plays by changing a note's length, so that > and < can no longer pair it and a
+# tie no longer finds it ("Cannot apply broken rhythm", "Cannot find note before tie").
+HELD = frozenset(".")
+HELD_DECORATIONS = frozenset({"invertedfermata", "breath"})
+# Decorations abc2midi cannot play on a chord ("Rolls and trills not supported in chords").
+CHORDLESS_DECORATIONS = frozenset({"T", "~", "trill"})
 # Chord symbols abc2midi can voice ("Am", "D7/F#", "Gmaj7") and annotations placed above or below ("^Fine").
 CHORD_KINDS = ("", "m", "7", "m7", "maj7", "6", "m6", "9", "m9", "dim", "dim7", "aug", "sus4")
 _ROOT = r"[A-G][#b]?"
 _KINDS = "|".join(sorted(CHORD_KINDS, key=len, reverse=True))
 _CUT_KINDS = "|".join({kind[:i] for kind in CHORD_KINDS for i in range(1, len(kind))} - set(CHORD_KINDS))
-_ANNOTATION = r"[\^_][A-Za-z0-9 .,;:!?'()-]"  # above or below the staff; abc2midi misreads < > @ and /
+# Above or below the staff; abc2midi misreads < > @ / and ; ("Guitar chord does not start with A-G").
+_ANNOTATION = r"[\^_][A-Za-z0-9 .,:!?'()-]"
 CHORD_SYMBOL = re.compile(rf"{_ROOT}(?:{_KINDS})(?:/{_ROOT})?|{_ANNOTATION}{{1,30}}")
 # What can still become one: a kind cut short ("Gsu") has nothing after it yet.
 CHORD_SYMBOL_PREFIX = re.compile(
     rf"[A-G](?:[#b]?(?:(?:{_KINDS})(?:/(?:{_ROOT})?)?|{_CUT_KINDS}))?|{_ANNOTATION}{{0,30}}"
 )
 HEADER_FIELDS = frozenset("XTRMLK")  # what abcnotation.normalise_tune writes, so what models learn
-# What the metre, unit length and key can look like while they are being written.
+# Metres and unit lengths the header may give: abc2midi refuses a metre whose denominator is not a power
+# of two ("88 b is not a power of 2"), and a bar of more than 16 beats is no folk tune's.
+METERS = frozenset({"C", "C|", *(f"{n}/{d}" for d in (2, 4, 8, 16) for n in range(1, 17))})
+UNIT_LENGTHS = frozenset({"1/4", "1/8", "1/16", "1/32"})
+# A title as tune books write them: it starts with a letter, a digit or a quote, and its second character
+# is no colon, so that abc2midi can read it neither as a field ("T:K:o1") nor as a repeat ("T::|").
+_TITLE = r"""(?:[A-Za-z0-9"'(](?:[A-Za-z0-9 !"&'(),.;?-][A-Za-z0-9 !"&'(),.:;?-]*)?)?"""
+# What each field's value can look like while it is being written; a whole value is checked at its newline.
 _MODE_PREFIXES = {mode[:i] for mode in WRITTEN_MODES for i in range(len(mode) + 1)}
 HEADER_VALUES = {
-    "M": re.compile(r"C\|?|[1-9]\d?(?:/(?:[1-9]\d?)?)?"),
+    "X": re.compile(r"(?:[1-9]\d{0,4})?"),  # abc2midi: "Missing Number" after X: (X:M:...)
+    "T": re.compile(_TITLE),
+    "R": re.compile(r"(?:[A-Za-z][A-Za-z -]{0,29})?"),
+    "M": re.compile(r"C\|?|(?:[1-9]|1[0-6]?)(?:/(?:1|16?|2|4|8)?)?"),
     "L": re.compile(r"1(?:/(?:4|8|1|16|3|32)?)?"),
     "K": re.compile(rf"[A-G](?:[#b]?(?:{'|'.join(_MODE_PREFIXES)}))?"),
 }
@@ -69,3 +82,8 @@ COMPLETIONS: dict[str, frozenset[Fraction]] = {
 }
 SHORTEST_COMPLETION = {prefix: min(values) for prefix, values in COMPLETIONS.items()}
 SHORTEST = Fraction(1, 8)  # what "/8" or "///" make of a length: every length is a multiple of it
+# A tune's short last bar lasts a whole number of quavers, or of beats in other metres (5/4, 7/4 ...):
+# abc2midi's chords sound on past the end of any other ("Sustained notes beyond end of track").
+LAST_BAR_GRID = Fraction(1, 8)
+QUAVER_ENDINGS = frozenset({"C", "C|", "2/2", "3/2", "2/4", "3/4", "4/4", "6/4", "3/8", "5/8", "6/8", "7/8", "9/8",
+                            "12/8"})  # the metres where abc2midi was seen to end well on any quaver

@@ -64,7 +64,7 @@ class BarLines:
         # Bars of the part already closed; a bar line being written closes its bar only when it ends.
         bars = self.part_bars + (self.pos / self.bar_length if self.mode == "sign" else 0)
         return (self.form is not None and self.form.cadence(self.parts_done) is not None
-                and bars + 1 > self.form.bars_per_part - Fraction(1, 2))
+                and bars + 1 >= self.form.bars_per_part - Fraction(1, 2))  # (a half-bar pickup: 3.5 of 4)
 
     def relax_cadence(self) -> bool:
         """Give up the degree asked of this part's last note (the model would not write it); False if none."""
@@ -93,36 +93,53 @@ class BarLines:
     def _close_bar(self, sign: str) -> bool:
         """The bar ends with `sign`: does it add up, and does the form allow it here?"""
         section = sign in SECTION_SIGNS
-        boundary = section or sign[-1].isdigit()
-        if not self._endings_allow(sign, section):
+        if not (self._repeats_allow(sign) and self._endings_allow(sign, section)):
             return False
-        if self.tied and sign != "|":
-            return False  # abc2midi looks for the tied note after a plain bar line only
-        if sign == "|:" and self.repeat_open:
-            return False  # abc2midi: "found another |: after a |:"
+        if self.tied and (sign != "|" or self.bar_accidentals):
+            # abc2midi looks for the tied note after a plain bar line only, and spelt as in the bar before
+            return False
         if sign in ("|:", "::") and self.form is not None and not self.form.repeats:
             return False  # its parts end with ||, so no :| would ever close this repeat
         if self.bar_notes == 0:
             return self._empty_bar(sign, section)
         if sign.startswith(":"):
             self.repeat_open, self.repeat_closed = False, True
-        if not (self._bar_adds_up(boundary) and self._form_allows(sign, section)):
+        if not (self._bar_adds_up(sign) and self._form_allows(sign, section)):
             return False
         if sign in ("|:", "::"):
             self.repeat_open, self.repeat_closed = True, False
         self.bars += 1
         self.pos, self.bar_notes, self.last_duration = Fraction(0), 0, None
-        self.accidentals, self.letter_accidentals = {}, {}
+        self.accidentals, self.letter_accidentals, self.bar_accidentals = {}, {}, False
         self.opens_section = section
         return True
 
+    def _repeats_allow(self, sign: str) -> bool:
+        """Repeats abc2midi plays as the checker reads them. It goes back to the |:, or where none was
+        written to the last :| or the start, never to a || or |]: those are kept out of repeats, as the
+        checker's section (and its pickup) starts there. Once endings were written, a repeat needs its |:
+        (abc2midi would go back to the old one), and so does an ending after a :|."""
+        if sign in ("||", "|]"):
+            ok, self.double_bar = not self.repeat_open, True  # abc2midi would go back past it
+            return ok
+        if sign == "|:":
+            ok = not self.repeat_open  # "found another |: after a |:"
+        elif sign == "::":
+            ok = self.repeat_open  # "found :: before |:"
+        elif sign in ("|1", "[1"):  # "found [1 or like before |:" after a :| with none
+            ok = self.repeat_open or not (self.endings_written or self.double_bar or self.repeat_closed)
+        elif sign == ":|":
+            ok = self.repeat_open or not (self.endings_written or self.double_bar)
+        else:
+            return True
+        self.double_bar = self.double_bar and sign in ("|1", "[1")
+        return ok
+
     def _endings_allow(self, sign: str, section: bool) -> bool:
         """A first ending inside a repeat and closed by its :|; a second straight after that :|."""
-        if sign in ("|1", "[1"):  # abc2midi: a first ending after a closed repeat needs a new |:
-            ok, self.ending = not self.repeat_closed and self.ending == 0, FIRST_ENDING
+        if sign in ("|1", "[1"):
+            ok, self.ending, self.endings_written = self.ending == 0, FIRST_ENDING, True
             return ok
-        if sign == "::" and self.repeat_closed:
-            return False  # abc2midi: "found :: before |:"
         if sign in (":|2", "[2"):
             ok = (self.ending == FIRST_ENDING and sign == ":|2") or (
                 self.ending == FIRST_ENDING_CLOSED and sign == "[2" and self.bar_notes == 0)
@@ -140,6 +157,12 @@ class BarLines:
         """A sign right after another ("|" then "|:" on the next line) adds to that one."""
         if sign not in ("|", "|:") and (self.form is not None or sign not in ("[1", "[2", "||")):
             return False
+        if sign == "|" and self.owed is not None:
+            return False  # abc2midi counts the short bar before it again, as a bar of its own
+        if sign == "|" and self.bars == 0:
+            # A repeat played again from the start counts what it carries at this | as a bar: so no pickup.
+            self.leading_bar = True
+            return not self._pickup_asked()
         if section and self.form is not None and self.bars and not self.opens_section:
             return False  # a new section in the middle of a part
         self.opens_section = self.opens_section or section
@@ -147,37 +170,61 @@ class BarLines:
             self.repeat_open, self.repeat_closed = True, False
         return True
 
-    def _bar_adds_up(self, boundary: bool) -> bool:
-        """The checker's rule: a bar is full, or a pickup, or completed by the bar across a boundary."""
-        full = self.pos == self.bar_length
-        completes, self.may_complete = self.may_complete, None
-        if self.owed is not None or (completes is not None and self.pos == completes):
-            # The bar before was short at a boundary, and this one makes it up (it had to, if owed).
-            if self.owed is not None and self.pos != self.owed:
-                return False
-            self.owed = None
-            self.section_pickup = self.pos if self.opens_section else self.section_pickup
-            return True
-        if self.bars == 0:
-            pickup = self.form.pickup if self.form else None
-            if pickup is False and not full:
-                return False
-            self.first_bar = None if full else self.pos
-            self.section_pickup = Fraction(0) if full else self.pos
-            return True
-        if self.opens_section:
-            self.section_pickup = Fraction(0)
-        if full:
-            return True
-        if not boundary:
+    def _bar_adds_up(self, sign: str) -> bool:
+        """The checker's rule (a bar is full, the tune's pickup, or made up across a boundary) as abc2midi
+        counts it: a short bar at || |] |: :| :: runs on into the next bar, and at a repeat, the second
+        time through, into the repeat's first bar too ("Bar N has x time units ... in repeat")."""
+        paid = self.owed is not None  # the bar before was short at a boundary: this one makes it up
+        if paid and self.pos != self.owed:
             return False
-        if self.section_pickup and self.pos + self.section_pickup == self.bar_length:
-            self.may_complete = self.bar_length - self.pos  # the next bar may be a pickup that completes it too
+        self.owed = None
+        whole = paid or self.pos == self.bar_length  # as abc2midi counts it, with what the bar before left
+        if self.opens_section:
+            self.section_pickup = Fraction(0) if self.pos == self.bar_length else self.pos
+        if self.bars == 0:
+            if not whole and self.leading_bar:
+                return False  # no pickup after a | at the start (_empty_bar)
+            if self.form is not None and not whole and (
+                    self.form.pickup is False or not self._whole_units(self.bar_length - self.pos)):
+                return False  # the form's last bar makes the pickup up, and ends the tune
+            self.first_bar = None if whole else self.pos
+        if sign.startswith(":"):
+            return self._repeat_adds_up(sign, whole, paid)
+        if whole or self.bars == 0:  # abc2midi starts counting after the tune's pickup
             return True
-        # Short at a repeat, double bar or ending: the next bar must make it up (or bar 0, if the tune ends).
+        return sign in SECTION_SIGNS and self._runs_on()
+
+    def _repeat_adds_up(self, sign: str, whole: bool, paid: bool) -> bool:
+        """The last bar of a repeat makes up its first: played again, the two are one bar."""
+        if self.opens_section:  # a repeat of one bar: played again, it starts with what the bar before left
+            return self._runs_on() if paid else self.pos == self.bar_length
+        heard = self.bar_length if whole else self.pos
+        if heard != self.bar_length - self.section_pickup:
+            return False
+        # After a first ending abc2midi plays on from its :| with a new bar; else the short bar runs on.
+        after_first_ending = sign == ":|2" or self.ending == FIRST_ENDING_CLOSED
+        return whole or after_first_ending or self._runs_on()
+
+    def _runs_on(self) -> bool:
+        """A short bar at a section sign: the next bar must make it up, unless the tune ends here and a
+        pickup (the section's or the tune's) makes it up for the checker."""
         self.owed = self.bar_length - self.pos
-        self.owed_can_end = self.first_bar is not None and self.first_bar + self.pos == self.bar_length
-        return self.form is None or self.parts_done + 1 < self.form.parts
+        completes_pickup = not self.opens_section and self.pos + self.section_pickup == self.bar_length
+        self.owed_can_end = self._whole_units(self.pos) and (completes_pickup or (
+            self.first_bar is not None and self.first_bar + self.pos == self.bar_length))
+        return self.form is None or self.parts_done + 1 < self.form.parts or self.owed_can_end
+
+    def _whole_units(self, duration: Fraction) -> bool:
+        """Whether a tune may end on a bar this long (lexicon.LAST_BAR_GRID)."""
+        return duration % self.last_bar_grid == 0
+
+    def _repeat_limit(self) -> Fraction | None:
+        """How long the bar being written must be when the form has it close a repeat after a pickup: it
+        makes the pickup up (played again, the two are one bar). None: as long as the metre says."""
+        if self.form is None or not self.form.repeats or self.opens_section or not self.section_pickup:
+            return None
+        rest = self.bar_length - self.section_pickup
+        return rest if self.part_bars + rest / self.bar_length == self.form.bars_per_part else None
 
     def _cadence_met(self, degree: int | None) -> bool:
         """Whether the last note is that degree of the key's scale (spelt under K:, or with its own accidental)."""
@@ -201,6 +248,8 @@ class BarLines:
         # Counted as the checker counts a section: bars, a pickup and its partner each their share, rounded.
         if sign == "|":
             self.part_bars = bars
+            if self.form.repeats:  # room for the bar that makes up the pickup and closes the repeat
+                return bars + 1 - self.section_pickup / self.bar_length <= target
             return bars < target - Fraction(1, 2) or (bars == target - Fraction(1, 2) and round(bars) != target)
         if not section or sign in ("|:", ":|2") or round(bars) != target:
             return False

@@ -53,6 +53,7 @@ class Pitches:
                 not self._inner_pitch_done()):
             return False
         if char in ACCIDENTALS:
+            self.bar_accidentals = True
             doubled = step == "acc" and char == self.inner_text and char != "="
             self.inner, self.inner_text = "acc", self.inner_text + char if doubled else char
             return (step != "acc" or doubled) and self.inner_notes < MAX_INNER_NOTES
@@ -84,24 +85,16 @@ class Pitches:
     def _grace(self, char: str) -> bool:
         """Grace notes take no time: any notes, then }."""
         if char == "}":
-            self.mode = "normal"
+            self.mode, self.graced = "normal", True
             return self._inner_done()
         return self._inner_note(char)
 
     def _chord(self, char: str) -> bool:
-        """Notes inside [ ]: the chord lasts as long as its first note, times the length after ]."""
+        """Notes inside [ ], without lengths: abc2midi times a chord by the length after ] alone, the
+        checker by its first note's times that, so only a chord of unwritten lengths reads alike."""
         if char == "]":
             if not self._inner_done():
                 return False
-            self.chord_first = self.chord_first if self.chord_first is not None else self.pending
             self.mode, self.pending = "chord_length", ""
-            return True
-        if self.inner_notes == 1 and self.chord_first is None and (char in NOTE_LETTERS or char in ACCIDENTALS):
-            self.chord_first = self.pending  # the first note is complete: its length counts
-        if not self._inner_note(char):
-            return False
-        if self.inner == "length" and self.chord_first is None:
-            self.pending += char
-            return self.pending in COMPLETIONS
-        return True
-
+            return self._room()  # some length after ] still fits
+        return not (char.isdigit() or char == "/") and self._inner_note(char)

@@ -219,6 +219,9 @@ class Reader:
         """Whole notes of a note length under the current L:, cached: Fractions are slow."""
         if length not in self.durations:
             self.durations[length] = note_length(length) * self.unit
+        if not self.durations[length]:  # "c/0" or "c0": read as no length, and said
+            kind = "length with a zero denominator" if "/" in length else "note of no length"
+            self.problems.append(f"{kind} {length!r}")
         return self.durations[length]
 
     def add(self, pitch: int | None, duration: Fraction) -> None:

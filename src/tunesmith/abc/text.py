@@ -377,7 +377,7 @@ def canonical_body_line(line: str, factor: Fraction = Fraction(1)) -> str:
                             for t in TOKEN.finditer(text[1:inner_end]))
             text = text[0] + inner + text[inner_end:]
         out.append(text)
-    return "".join(out).strip()
+    return "".join(out).strip(" \t")  # only ABC's spaces: "\x85X:" must not become a field line
 
 
 def _keeps_body_line(line: str) -> bool:
