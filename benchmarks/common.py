@@ -9,6 +9,7 @@ import resource
 import statistics
 import time
 from collections.abc import Callable
+from pathlib import Path
 
 import torch
 
@@ -16,6 +17,7 @@ import torch
 def report(figures: dict, json_path: str | None) -> None:
     print(json.dumps(figures, indent=2))
     if json_path:
+        Path(json_path).parent.mkdir(parents=True, exist_ok=True)
         with open(json_path, "w") as handle:
             json.dump(figures, handle, indent=2)
 

@@ -158,3 +158,11 @@ def test_generate_for_an_instrument_with_chords(tiny_run, capsys):
     out = capsys.readouterr().out
     assert out.count("N:every note in the whistle's range (MIDI 62-86)") == 2
     assert "--instrument whistle --keys G,Em --chords" in out
+
+
+def test_a_tune_cut_at_max_chars_says_so(tiny_run, capsys):
+    assert main(["generate", "--model", str(tiny_run), "--seed", "1", "--num", "2", "--max-chars", "60",
+                 "--candidates", "1"]) == 0
+    captured = capsys.readouterr()
+    assert captured.out.count("N:unfinished: cut at --max-chars 60") == 2
+    assert "2 cut at --max-chars 60" in captured.err

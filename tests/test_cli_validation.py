@@ -32,47 +32,47 @@ BAD = [
     (["generate", "--seed", "1.5"], "--seed '1.5' is not a whole number"),
     (["generate", "--keys", "D,H"], "--keys 'H' is not a key"),
     (["generate", "--keys", ","], "--keys ',': give keys separated by commas"),
-    (["generate", "--model", "no-such-run"], "--model no-such-run: no such run directory or model file"),
-    (["generate", "--out", "tune.abc"], "--out tune.abc: a file, not a folder for one .abc per tune"),
-    (["generate", "--out", "new.abc"], "--out new.abc: a file name, not a folder for one .abc per tune"),
+    (["generate", "--model", "no-such-run"], "--model 'no-such-run': no such run directory or model file"),
+    (["generate", "--out", "tune.abc"], "--out 'tune.abc': a file, not a folder for one .abc per tune"),
+    (["generate", "--out", "new.abc"], "--out 'new.abc': a file name, not a folder for one .abc per tune"),
     (["generate", "--tempo", "0"], "--tempo must be from 20 to 400 (got 0)"),
     (["generate", "--instrument", "theremin"], "--instrument 'theremin' is not an instrument: choose from fiddle"),
-    (["generate", "--soundfont", "no.sf2"], "--soundfont no.sf2: no such file"),
-    (["render", "nothere.abc"], "nothere.abc: no such file"),
-    (["render", "notes.txt"], "notes.txt: not an ABC tune book"),
-    (["render", "picture.png"], "picture.png: not an ABC tune book"),
-    (["render", "."], ".: a folder, not a file"),
+    (["generate", "--soundfont", "no.sf2"], "--soundfont 'no.sf2': no such file"),
+    (["render", "nothere.abc"], "'nothere.abc': no such file"),
+    (["render", "notes.txt"], "'notes.txt': not an ABC tune book"),
+    (["render", "picture.png"], "'picture.png': not an ABC tune book"),
+    (["render", "."], "'.': a folder, not a file"),
     (["render", "tune.abc", "--tune", "0"], "--tune must be from 1 to 100,000 (got 0)"),
-    (["render", "tune.abc", "--out", "notes.txt"], "--out notes.txt: a file, not a folder"),
+    (["render", "tune.abc", "--out", "notes.txt"], "--out 'notes.txt': a file, not a folder"),
     (["render", "tune.abc", "--tempo", "1000"], "--tempo must be from 20 to 400 (got 1000)"),
     (["render", "tune.abc", "--chords-on", "kazoo"], "--chords-on 'kazoo' is not an instrument"),
-    (["play", "nothere.wav"], "nothere.wav: no such file"),
+    (["play", "nothere.wav"], "'nothere.wav': no such file"),
     (["play", "tune.abc", "--tune", "-1"], "--tune must be from 1 to 100,000 (got -1)"),
     (["transpose", "tune.abc", "--to", "H"], "--to 'H' is not a key"),
-    (["transpose", "notes.txt", "--to", "G"], "notes.txt: not an ABC tune book"),
-    (["transpose", "tune.abc", "--to", "G", "--out", "no/such/x.abc"], "--out no/such/x.abc: no folder no/such"),
-    (["chords", "nothere.abc"], "nothere.abc: no such file"),
-    (["check", "picture.png"], "picture.png: not an ABC tune book"),
+    (["transpose", "notes.txt", "--to", "G"], "'notes.txt': not an ABC tune book"),
+    (["transpose", "tune.abc", "--to", "G", "--out", "no/such/x.abc"], "--out 'no/such/x.abc': no folder 'no/such'"),
+    (["chords", "nothere.abc"], "'nothere.abc': no such file"),
+    (["check", "picture.png"], "'picture.png': not an ABC tune book"),
     (["check", "nothere.abc"], "nothere.abc: no such file or folder, and not a named corpus"),
-    (["check", "tune.abc", "--json", "."], "--json .: a folder; give a file name"),
-    (["check", "tune.abc", "--against", "picture.png"], "--against picture.png: not an ABC tune book"),
-    (["data", "stats", "picture.png"], "picture.png: not an ABC tune book"),
+    (["check", "tune.abc", "--json", "."], "--json '.': a folder; give a file name"),
+    (["check", "tune.abc", "--against", "picture.png"], "--against 'picture.png': not an ABC tune book"),
+    (["data", "stats", "picture.png"], "'picture.png': not an ABC tune book"),
     (["data", "stats", "tune.abc", "--show-skipped", "-1"], "--show-skipped must be from 0 to 100,000 (got -1)"),
     (["evaluate", "--samples", "0"], "--samples must be from 1 to 10,000 (got 0)"),
     (["evaluate", "--temperature", "0"], "--temperature must be above 0 and at most 5 (got 0)"),
     (["evaluate", "--keys", "G", "H"], "--keys 'H' is not a key"),
     (["evaluate", "--requests", "0"], "--requests must be from 1 to 1,000 (got 0)"),
-    (["evaluate", "--model", "no-such-run"], "--model no-such-run: no such run directory or model file"),
-    (["plot", "no-such-run"], "no-such-run: no such run directory"),
+    (["evaluate", "--model", "no-such-run"], "--model 'no-such-run': no such run directory or model file"),
+    (["plot", "no-such-run"], "'no-such-run': no such run directory"),
     (["train", "--data", "airds", "--out", "run", "--steps", "0"], "--steps must be from 1 to 1,000,000,000 (got 0)"),
     (["train", "--data", "airds", "--out", "run", "--minutes", "0"], "--minutes must be above 0 and at most 10,080"),
     (["train", "--data", "airds", "--out", "run", "--nproc", "0"], "--nproc must be from 1 to 64 (got 0)"),
-    (["train", "--data", "airds", "--out", "notes.txt"], "--out notes.txt: a file, not a folder"),
-    (["train", "--data", "picture.png", "--out", "run"], "--data picture.png: not an ABC tune book"),
+    (["train", "--data", "airds", "--out", "notes.txt"], "--out 'notes.txt': a file, not a folder"),
+    (["train", "--data", "picture.png", "--out", "run"], "--data 'picture.png': not an ABC tune book"),
     (["demo", "--seed", "-5"], "--seed must be from 0 to 2,147,483,647 (got -5)"),
     (["demo", "--minutes", "-1"], "--minutes must be above 0 and at most 10,080 (got -1)"),
-    (["export", "no-such-run", "--out", "x.safetensors"], "no-such-run: no such run directory or model file"),
-    (["export", "tune.abc", "--out", "."], "--out .: a folder; give a file name"),
+    (["export", "no-such-run", "--out", "x.safetensors"], "'no-such-run': no such run directory or model file"),
+    (["export", "tune.abc", "--out", "."], "--out '.': a folder; give a file name"),
     (["serve", "--port", "70000"], "--port must be from 1 to 65,535 (got 70000)"),
 ]
 
@@ -167,3 +167,27 @@ def test_a_refused_value_is_said_by_the_command_not_argparse():
     assert isinstance(args.key, Refused)
     with pytest.raises(ValueError, match=r"^--key 'H' is not a key"):
         args.func(args)
+
+
+@pytest.mark.parametrize(("meter", "known"),
+                         [("1/1", False), ("19/88", False), ("7", False), ("6/8", True), ("C|", True)])
+def test_a_metre_is_one_the_lexicon_knows(workdir, no_model, capsys, meter, known):
+    """--meter takes what lexicon's METERS holds, the one table the constraint writes M: from; anything else
+    is one line naming the option, the value and what is taken."""
+    from tunesmith.abc.lexicon import METERS
+
+    assert (meter in METERS) == known
+    args = build_parser().parse_args(["generate", "--meter", meter])
+    assert (args.meter == meter) if known else isinstance(args.meter, Refused)
+    if not known:
+        assert main(["generate", "--meter", meter]) == 2
+        err = [line for line in capsys.readouterr().err.splitlines() if line.strip()]
+        assert len(err) == 1 and err[0].startswith(f"tunesmith: --meter {meter!r} is not a metre"), err
+        assert "C, C| or n/d with n from 1 to 16 and d 2, 4, 8 or 16" in err[0], err
+
+
+def test_a_path_with_a_newline_is_said_in_one_line(workdir, no_model, capsys):
+    """A value is said as repr() shows it: a newline in a file name cannot start a second, forged line."""
+    assert main(["render", "tune.abc\ntunesmith: all is well"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and err.startswith("tunesmith: 'tune.abc\\ntunesmith: all is well': no such file"), err

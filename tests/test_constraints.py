@@ -79,6 +79,13 @@ def random_tune(rng: random.Random, header: str, form: Form | None, max_len: int
         ("GAB c2 A-~A3 B3|]", False),  # ...or a decoration
         ("GAB c2 A-|^A3 B3|]", False),  # abc2midi: a tied note with another accidental is another pitch
         ("GAB c2 [Ac]-|[Ac]3 B3|]", False),  # abc2midi: no note before the tie of a chord
+        ("GAB [AA]3|d6|]", False),  # a chord with one note twice is a cluster, not a chord
+        ("GAB c'3|d6|]", True),  # b' is the highest note a tune may have
+        ("GAB c''3|d6|]", False),
+        ("GAB [Gc'']3|d6|]", False),  # ...in a chord too
+        ("GAB C,,3|d6|]", True),  # and C,, the lowest
+        ("GAB C,,,3|d6|]", False),
+        ("GAB cBA| |d6|]", False),  # an empty bar
     ],
 )
 def test_refuses_what_would_break_a_tune(body, ok):

@@ -71,7 +71,8 @@ def test_a_new_part_is_shaped_on_the_last_and_may_be_asked_to_end_home():
 
 def test_skeletons_and_signs():
     bars = read_bars(REEL, split_at_bars(REEL))
-    assert skeleton(bars, 0, 3, Fraction(1, 8)) == " |:z|z8|z8|"
+    assert skeleton(bars, 0, 3, Fraction(1, 8)) == "|:z|z8|z8|"
+    assert skeleton(bars, 4, 6, Fraction(1, 8)) == "z7:|\n|:z|"  # "| |:" on one line would be an empty bar
     assert constraint_sign("[1") == "|1" and constraint_sign(":|]") == ":|" and constraint_sign("|") == "|"
 
 

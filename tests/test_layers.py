@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import ast
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -49,6 +51,16 @@ def test_notation_imports_no_torch():
         assert "torch" not in {alias.name.split(".")[0] for node in ast.walk(ast.parse(path.read_text()))
                                if isinstance(node, ast.Import) for alias in node.names}, path
         assert "from torch" not in path.read_text(), path
+
+
+def test_notation_loads_without_torch():
+    """Importing every module of the notation layer loads no torch: the package's __init__ imports its API lazily."""
+    modules = sorted(name for name in GRAPH if layer(name) == LAYER["abc"])
+    code = (f"import importlib, sys\nfor name in {modules!r}:\n    importlib.import_module(name)\n"
+            "print(sorted(name for name in sys.modules if name.split('.')[0] == 'torch'))")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "[]", f"importing {modules} loaded torch: {result.stdout.strip()[:200]}"
 
 
 def test_no_import_cycles():

@@ -179,6 +179,23 @@ def test_garbage_does_not_crash():
     assert report.bars_total < 100
 
 
+@pytest.mark.parametrize("body, problem", [
+    ("A4 B4 | | c8 |]", "empty bar before '|'"),
+    ("[A,A,A,A,CA,]8 |]", "chord with a repeated note '[A,A,A,A,CA,]8'"),
+    ("e''8 |]", "note out of range \"e''\""),
+    ("[ce'']8 |]", "note out of range \"e''\""),
+    ("C,,,8 |]", "note out of range 'C,,,'"),
+])
+def test_what_no_musician_writes_is_a_problem(body, problem):
+    report = metre("X:1\nM:4/4\nL:1/8\nK:C\n" + body)
+    assert problem in report.problems and not report.syntax_ok
+
+
+@pytest.mark.parametrize("body", ["A8 |\n|: B8 :|", "A8 |:| B8 |]", "[A,CE]8 | c'8 | C,,8 |]"])
+def test_what_tune_books_write_is_not_a_problem(body):
+    assert list(metre("X:1\nM:4/4\nL:1/8\nK:C\n" + body).problems) == []
+
+
 def test_missing_abc2midi_names_the_package(monkeypatch):
     monkeypatch.setattr(quality.shutil, "which", lambda name: None)
     with pytest.raises(RuntimeError, match="abcmidi"):

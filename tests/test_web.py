@@ -473,3 +473,10 @@ def test_arrange_moves_a_tune_for_an_instrument_and_adds_chords(client, generate
     assert chorded["arranged"] == "chords added" and '"D"' in chorded["abc"]
     wrong = client.post("/api/arrange", json={"abc": low, "key": "Em"})
     assert wrong.status_code == 422 and "the tune is in D (major); Em is minor" in wrong.json()["error"]
+
+
+def test_the_meter_pattern_is_the_lexicons_metres():
+    from tunesmith.abc.lexicon import METERS
+
+    candidates = {"C", "C|", "C||", "", "7", "6/", *(f"{n}/{d}" for n in range(0, 40) for d in range(0, 40))}
+    assert {meter for meter in candidates if re.fullmatch(web.METER_PATTERN, meter)} == METERS

@@ -3,41 +3,55 @@
     import tunesmith
     model = tunesmith.load_model("runs/demo")
     print(tunesmith.generate(model, num=2, key="D", meter="C|", seed=1)[0])
+
+The names below are imported when first used (PEP 562), so that `import tunesmith.abc.text` loads
+the notation layer alone and not torch with the models.
 """
 
-from tunesmith.abc.text import Tune, TuneError, normalise_tune, parse_tunebook, split_tunebook
-from tunesmith.data.corpus import Corpus, Split, load_corpus, split_by_tune
-from tunesmith.judge.sets import make_set
-from tunesmith.learn.scoring import bits_per_char
-from tunesmith.learn.training import PRESETS, TrainConfig, train
-from tunesmith.sample.cowriting import continue_tune, fill, vary
-from tunesmith.sample.sampling import Sample, SamplingSettings, generate, sample_tunes
-from tunesmith.store.checkpoint import TrainedModel, load_model
+from __future__ import annotations
+
+import importlib
 
 __version__ = "0.1.0"
 
-__all__ = [
-    "PRESETS",
-    "Corpus",
-    "Sample",
-    "SamplingSettings",
-    "Split",
-    "TrainConfig",
-    "TrainedModel",
-    "Tune",
-    "TuneError",
-    "bits_per_char",
-    "continue_tune",
-    "fill",
-    "generate",
-    "load_corpus",
-    "load_model",
-    "make_set",
-    "normalise_tune",
-    "parse_tunebook",
-    "sample_tunes",
-    "split_by_tune",
-    "split_tunebook",
-    "train",
-    "vary",
-]
+# Each public name and the module it comes from: the one table of the package's API.
+_SOURCES = {
+    "Tune": "tunesmith.abc.text",
+    "TuneError": "tunesmith.abc.text",
+    "normalise_tune": "tunesmith.abc.text",
+    "parse_tunebook": "tunesmith.abc.text",
+    "split_tunebook": "tunesmith.abc.text",
+    "Corpus": "tunesmith.data.corpus",
+    "Split": "tunesmith.data.corpus",
+    "load_corpus": "tunesmith.data.corpus",
+    "split_by_tune": "tunesmith.data.corpus",
+    "make_set": "tunesmith.judge.sets",
+    "bits_per_char": "tunesmith.learn.scoring",
+    "PRESETS": "tunesmith.learn.training",
+    "TrainConfig": "tunesmith.learn.training",
+    "train": "tunesmith.learn.training",
+    "continue_tune": "tunesmith.sample.cowriting",
+    "fill": "tunesmith.sample.cowriting",
+    "vary": "tunesmith.sample.cowriting",
+    "Sample": "tunesmith.sample.sampling",
+    "SamplingSettings": "tunesmith.sample.sampling",
+    "generate": "tunesmith.sample.sampling",
+    "sample_tunes": "tunesmith.sample.sampling",
+    "TrainedModel": "tunesmith.store.checkpoint",
+    "load_model": "tunesmith.store.checkpoint",
+}
+
+__all__ = sorted(_SOURCES)
+
+
+def __getattr__(name: str) -> object:
+    """A public name, imported from its module on first use and kept here after."""
+    if name not in _SOURCES:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(_SOURCES[name]), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *__all__})

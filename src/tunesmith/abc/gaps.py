@@ -108,7 +108,10 @@ def skeleton(bars: Bars, first: int, end: int, unit: Fraction) -> str:
     """Bars [first, end) as rests between their own signs: "|:z8|z8:|" for two full bars of 4/4 in L:1/8."""
     pieces = []
     for i in range(first, end):
-        opening = "".join(f" {opening_sign(t.group())}" for t in TOKEN.finditer(bars.openings[i]))
+        # An opening sign follows the bar line before it on a new line, as in the tune ("| |:" on one
+        # line is an empty bar); the tune's first bar has nothing before it.
+        gap = "\n" if i else ""
+        opening = "".join(f"{gap}{opening_sign(t.group())}" for t in TOKEN.finditer(bars.openings[i]))
         units = bars.lengths[i] / unit
         rest = f"z{length_text(units)}" if units else ""
         pieces.append(f"{opening}{rest}{constraint_sign(bars.signs[i])}")

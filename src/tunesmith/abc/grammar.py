@@ -51,6 +51,7 @@ from tunesmith.abc.lexicon import (
     HELD_DECORATIONS,
     LAST_BAR_GRID,
     MAX_IDLE,
+    MAX_OCTAVE_MARKS,
     NOTE_LETTERS,
     OPENINGS,
     RESTS,
@@ -96,6 +97,7 @@ class TuneState(HeaderLines, Pitches, BarLines):
         self.octave_ok = False  # a , or ' may still follow the note letter
         self.inner, self.inner_text, self.inner_length, self.inner_notes = "start", "", "", 0  # [chord], {grace}
         self.inner_spelling, self.inner_accidental = "", ""  # letter and octave marks of a note inside them
+        self.chord_spellings: tuple[str, ...] = ()  # the notes of the chord being written: none twice
         self.ending = 0  # FIRST_ENDING, FIRST_ENDING_CLOSED (a [2 may follow), SECOND_ENDING, or 0
         self.octave_mark = ","
         self.after_note = False  # the last character ended a note: a tie or a broken rhythm may follow
@@ -143,6 +145,8 @@ class TuneState(HeaderLines, Pitches, BarLines):
         self.double_bar = False  # a || or |] came since the last repeat sign: a repeat now needs its |:
         self.leading_bar = False  # the tune starts with a |
         self.after_sign = False  # the last thing written was a bar sign (spaces, ! and newlines aside)
+        # As the checker reads an empty bar: "| |" on one line is a typo, "|" then "|:" on the next is one sign.
+        self.sign_on_line = self.written_since_sign = False
         self.parts_done = 0
         self.part_bars = Fraction(0)  # bars of the current part, a short bar counting its share
         self.finished_form = False
@@ -211,6 +215,9 @@ class TuneState(HeaderLines, Pitches, BarLines):
     # handed on to _normal once the element has been counted.
 
     def _normal(self, char: str) -> bool:
+        self.written_since_sign = self.written_since_sign or char not in "|:[\n"
+        if char == "\n":
+            self.sign_on_line = self.written_since_sign = False
         if char not in "|:" and self.bar_notes and self.pos == self._limit() and not self._can_close():
             return False  # a full bar no sign may close (a part's last note off its cadence): go back at once
         if not self._line_start_ok(char):
@@ -349,7 +356,8 @@ class TuneState(HeaderLines, Pitches, BarLines):
         if char in ",'" and self.octave_ok and not self.pending:
             self.spelling += char
             # C, and c' are notes; abc2midi refuses C' and c,
-            return (char == self.octave_mark and self._spelt_as_tied()
+            return (char == self.octave_mark and self.spelling.count(char) <= MAX_OCTAVE_MARKS[char]
+                    and self._spelt_as_tied()
                     and self._in_range(self.spelling, self.note_accidental, final=False))
         if char.isdigit() or char == "/":
             self.octave_ok = False
@@ -493,6 +501,7 @@ class TuneState(HeaderLines, Pitches, BarLines):
             self.after_sign = True
             return ok
         self.mode, self.inner, self.inner_notes, self.pending = "chord", "start", 0, ""
+        self.chord_spellings = ()
         return self._room() and self._chord(char)
 
     def _chord_length(self, char: str) -> bool:

@@ -62,6 +62,9 @@ HEADER_VALUES = {
     "K": re.compile(rf"[A-G](?:[#b]?(?:{'|'.join(_MODE_PREFIXES)}))?"),
 }
 MAX_INNER_NOTES = 6  # notes in one chord or one group of grace notes
+# Octave marks a note may carry: up to b' (MIDI 95) and down to C,, (36). The books' tunes lie
+# within G, (55) and a' (93); a fiddle's e'' or a C,,, is what an untrained model writes, not a tune.
+MAX_OCTAVE_MARKS = {"'": 1, ",": 2}
 MAX_HEADER_LINE = 80  # characters of a header line, "T:" included (the longest in O'Neill's, Ryan's and Aird's: 70)
 MAX_IDLE = 24  # characters in a row that take no time (spaces, symbols, slurs) before a note or bar line
 # Bar signs the decoder writes; "|1" and ":|2" open first and second endings.

@@ -83,6 +83,7 @@ class BarLines:
         if not self._close_sign():
             return False
         self.mode, self.after_sign = "normal", True
+        self.sign_on_line, self.written_since_sign = True, False
         if self.finished_form:
             return self._finished(char)
         return self._normal(char)
@@ -155,6 +156,8 @@ class BarLines:
 
     def _empty_bar(self, sign: str, section: bool) -> bool:
         """A sign right after another ("|" then "|:" on the next line) adds to that one."""
+        if self.sign_on_line and self.written_since_sign:
+            return False  # "| |": the checker's empty bar
         if sign not in ("|", "|:") and (self.form is not None or sign not in ("[1", "[2", "||")):
             return False
         if sign == "|" and self.owed is not None:

@@ -8,7 +8,7 @@ its own accidental, else one met earlier in the bar on that letter and octave, e
 
 from __future__ import annotations
 
-from tunesmith.abc.lexicon import ACCIDENTALS, COMPLETIONS, MAX_INNER_NOTES, NOTE_LETTERS, RESTS
+from tunesmith.abc.lexicon import ACCIDENTALS, COMPLETIONS, MAX_INNER_NOTES, MAX_OCTAVE_MARKS, NOTE_LETTERS, RESTS
 from tunesmith.abc.reader import natural_height, remember_accidental, written_pitch
 from tunesmith.abc.theory import ALTER
 
@@ -31,8 +31,8 @@ class Pitches:
             alter = ALTER[accidental] if accidental else self.letter_accidentals.get(step, self.signature[step])
             heard = natural_height(letter, marks) + alter
             return low <= pitch <= high and low <= heard <= high
-        octave = -12 if letter.isupper() else 12  # marks only move C down (C,) and c up (c')
-        return any(low <= pitch + octave * count <= high for count in range(8))
+        octave, mark = (-12, ",") if letter.isupper() else (12, "'")  # marks only move C down (C,) and c up (c')
+        return any(low <= pitch + octave * count <= high for count in range(MAX_OCTAVE_MARKS[mark] - len(marks) + 1))
 
     def _pitch_done(self, spelling: str, accidental: str, holds: bool = True) -> bool:
         """A note's pitch is complete: in range, and its accidental holds for the rest of the bar."""
@@ -62,16 +62,32 @@ class Pitches:
             self.inner, self.inner_text, self.inner_length = "letter", char, ""
             self.inner_spelling, self.inner_accidental = char, accidental
             self.inner_notes += 1
-            return self.inner_notes <= MAX_INNER_NOTES and self._in_range(char, accidental, final=False)
+            return (self.inner_notes <= MAX_INNER_NOTES and self._in_range(char, accidental, final=False)
+                    and self._new_in_chord(char, accidental))
         if char in ",'":
             self.inner = "octave"
             self.inner_spelling += char
             return (step in ("letter", "octave") and (char == "," if self.inner_text.isupper() else char == "'")
-                    and self._in_range(self.inner_spelling, self.inner_accidental, final=False))
+                    and self.inner_spelling.count(char) <= MAX_OCTAVE_MARKS[char]
+                    and self._in_range(self.inner_spelling, self.inner_accidental, final=False)
+                    and self._new_in_chord(self.inner_spelling, self.inner_accidental))
         if char.isdigit() or char == "/":
             self.inner, self.inner_length = "length", self.inner_length + char
             return (step in ("letter", "octave", "length") and self.inner_length in COMPLETIONS
                     and self._in_range(self.inner_spelling, self.inner_accidental, final=True))
+        return False
+
+    def _new_in_chord(self, spelling: str, accidental: str) -> bool:
+        """The chord note being spelt can still become one the chord does not have yet (with more
+        octave marks, in range): else the chord would have no way on."""
+        if self.mode != "chord":
+            return True
+        mark = "," if spelling[0].isupper() else "'"
+        while spelling.count(mark) <= MAX_OCTAVE_MARKS[mark]:
+            if spelling not in self.chord_spellings and (
+                    self.pitch_range is None or self._in_range(spelling, accidental, final=True)):
+                return True
+            spelling += mark
         return False
 
     def _inner_done(self) -> bool:
@@ -80,6 +96,10 @@ class Pitches:
     def _inner_pitch_done(self) -> bool:
         """A note inside [ ] or { } is complete. For the checker a grace note's accidental does not hold
         for the bar: its reader skips grace notes."""
+        if self.mode == "chord":  # the checker calls [AA] a cluster, not a chord
+            if self.inner_spelling in self.chord_spellings:
+                return False
+            self.chord_spellings += (self.inner_spelling,)
         return self._pitch_done(self.inner_spelling, self.inner_accidental, holds=self.mode == "chord")
 
     def _grace(self, char: str) -> bool:

@@ -16,6 +16,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from fractions import Fraction
 
+from tunesmith.abc.lexicon import MAX_OCTAVE_MARKS
 from tunesmith.abc.text import (
     FIELD_LINE,
     TOKEN,
@@ -127,6 +128,7 @@ class Reader:
         self.pitches: list[int] = []
         self.notes_in_key = 0
         self.problems: list[str] = []
+        self.sign_on_line = self.written_since_sign = False
         self.set_field("L", fields.get("L") or default_unit_length(meter or "none"))
 
     def set_meter(self, meter: str) -> None:
@@ -159,6 +161,8 @@ class Reader:
         return ReadTune(self.bars, self.pitches, self.notes_in_key, self.problems)
 
     def read_line(self, line: str) -> None:
+        # "| |" on one line is an empty bar (a typo); "|" at a line's end then "|:" is one bar line.
+        self.sign_on_line = self.written_since_sign = False
         for token in TOKEN.finditer(line):
             try:
                 self.read_token(token)
@@ -170,6 +174,9 @@ class Reader:
         if kind == "note":
             self.note(token)
         elif kind == "bar":
+            if self.sign_on_line and self.written_since_sign and not (self.bar.elements or self.bar.rest_bars):
+                self.problems.append(f"empty bar before {token.group()!r}")
+            self.sign_on_line, self.written_since_sign = True, False
             number = token.group("num") or ""
             self.close_bar(token.group("bar")[: len(token.group("bar")) - len(number)], number)
         elif kind == "chord":
@@ -189,6 +196,8 @@ class Reader:
             self.set_field(token.group()[1], token.group()[3:-1])
         elif kind == "other":
             self.problems.append(_problem(token.group()))
+        if kind not in ("bar", "ending"):
+            self.written_since_sign = True
 
     def pitch(self, accidental: str | None, letter: str, octave: str) -> int:
         """MIDI number under the key signature and the accidentals met earlier in the bar."""
@@ -197,6 +206,8 @@ class Reader:
         return written_pitch(accidental, letter, octave, self.signature, self.accidentals)
 
     def sound(self, accidental: str | None, letter: str, octave: str) -> int:
+        if any(octave.count(mark) > most for mark, most in MAX_OCTAVE_MARKS.items()):
+            self.problems.append(f"note out of range {letter + octave!r}")
         pitch = self.pitch(accidental, letter, octave)
         self.pitches.append(pitch)
         self.notes_in_key += pitch % 12 in self.scale
@@ -211,6 +222,9 @@ class Reader:
         if not notes:
             self.problems.append(f"chord without notes {token.group()!r}")
             return
+        spellings = [letter + octave for _, letter, octave, _ in notes]
+        if len(set(spellings)) < len(spellings):
+            self.problems.append(f"chord with a repeated note {token.group()!r}")
         pitches = [self.sound(accidental, letter, octave) for accidental, letter, octave, _ in notes]
         # ABC 2.1: a chord lasts as long as its first note, times the length after ].
         self.add(pitches[0], self.duration(notes[0][3]) * note_length(token.group("clen")))

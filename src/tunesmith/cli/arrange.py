@@ -15,7 +15,7 @@ def _read_book(path: str) -> str:
     try:
         return decode_tunebook(Path(path).read_bytes())
     except OSError as error:
-        raise ValueError(f"{path}: cannot read file ({error.strerror})") from None
+        raise ValueError(f"{path!r}: cannot read file ({error.strerror})") from None
 
 
 def _write_book(arranged: list, out: str | None, path: str) -> int:

@@ -113,7 +113,8 @@ def real(low: float, high: float) -> Callable[[str], float | Refused]:
         except ValueError:
             raise argparse.ArgumentTypeError(f"{value!r} is not a number") from None
         if not (math.isfinite(number) and low < number <= high):
-            raise argparse.ArgumentTypeError(f"must be above {low:,g} and at most {high:,g} (got {value})")
+            # float() reads only digits, signs, inf/nan and the whitespace around them: stripped, the value is one line.
+            raise argparse.ArgumentTypeError(f"must be above {low:,g} and at most {high:,g} (got {value.strip()})")
         return number
 
     return lenient(read)
@@ -144,16 +145,25 @@ def read_key(value: str) -> str:
 key_name = lenient(read_key)
 
 
+def _meters_accepted(meters: frozenset[str]) -> str:
+    """The metres in words, read from the table: "C, C| or n/d with n from 1 to 16 and d 2, 4, 8 or 16"."""
+    fractions = [meter.split("/") for meter in meters if "/" in meter]
+    tops = sorted({int(top) for top, _ in fractions})
+    bottoms = [str(bottom) for bottom in sorted({int(bottom) for _, bottom in fractions})]
+    return (f"{', '.join(sorted(meter for meter in meters if '/' not in meter))} or n/d with n from {tops[0]} "
+            f"to {tops[-1]} and d {', '.join(bottoms[:-1])} or {bottoms[-1]}")
+
+
 @lenient
 def meter_name(value: str) -> str:
-    """A metre the constraint can write in M: C, C| or a fraction such as 6/8. Example: "7" -> Refused."""
-    from tunesmith.abc.lexicon import HEADER_VALUES
-    from tunesmith.abc.text import meter_fraction
+    """A metre the constraint can write in M:, one of lexicon's METERS (C, C| or a fraction such as 6/8).
+    Example: "7" or "19/88" -> Refused."""
+    from tunesmith.abc.lexicon import METERS
 
     meter = value.strip()
-    # HEADER_VALUES also matches a metre half written ("6/"): meter_fraction wants it whole.
-    if not HEADER_VALUES["M"].fullmatch(meter) or meter_fraction(meter) is None:
-        raise argparse.ArgumentTypeError(f"{value!r} is not a metre (examples: {METER_EXAMPLES})")
+    if meter not in METERS:
+        raise argparse.ArgumentTypeError(f"{value!r} is not a metre (examples: {METER_EXAMPLES}); "
+                                         f"Tunesmith writes {_meters_accepted(METERS)}")
     return meter
 
 
@@ -188,11 +198,11 @@ def _regular_file(value: str) -> Path:
     named pipe would block the reader)."""
     path = Path(value)
     if not path.exists():
-        raise argparse.ArgumentTypeError(f"{value}: no such file")
+        raise argparse.ArgumentTypeError(f"{value!r}: no such file")
     if path.is_dir():
-        raise argparse.ArgumentTypeError(f"{value}: a folder, not a file")
+        raise argparse.ArgumentTypeError(f"{value!r}: a folder, not a file")
     if not path.is_file():
-        raise argparse.ArgumentTypeError(f"{value}: not a plain file")
+        raise argparse.ArgumentTypeError(f"{value!r}: not a plain file")
     return path
 
 
@@ -202,7 +212,7 @@ def _read_bytes(value: str, size: int = -1) -> bytes:
         with open(_regular_file(value), "rb") as file:
             return file.read(size)
     except OSError as error:
-        raise argparse.ArgumentTypeError(f"{value}: cannot read it ({error.strerror})") from None
+        raise argparse.ArgumentTypeError(f"{value!r}: cannot read it ({error.strerror})") from None
 
 
 def _read_tune_book(value: str) -> str:
@@ -210,7 +220,8 @@ def _read_tune_book(value: str) -> str:
     from tunesmith.abc.text import decode_tunebook, split_tunebook
 
     if not split_tunebook(decode_tunebook(_read_bytes(value))):
-        raise argparse.ArgumentTypeError(f"{value}: not an ABC tune book (no tune in it: no line starts with X: or K:)")
+        raise argparse.ArgumentTypeError(f"{value!r}: not an ABC tune book "
+                                         "(no tune in it: no line starts with X: or K:)")
     return value
 
 
@@ -247,7 +258,7 @@ def model_run(value: str) -> str:
     from tunesmith.store.checkpoint import DEFAULT_MODEL
 
     if value != DEFAULT_MODEL and not Path(value).exists():
-        raise argparse.ArgumentTypeError(f"{value}: no such run directory or model file "
+        raise argparse.ArgumentTypeError(f"{value!r}: no such run directory or model file "
                                          f"(train one with `tunesmith train`, or give {DEFAULT_MODEL!r})")
     return value
 
@@ -256,7 +267,7 @@ def model_run(value: str) -> str:
 def run_folder(value: str) -> str:
     """A run directory that is there (what it holds, the command reads and says)."""
     if not Path(value).is_dir():
-        raise argparse.ArgumentTypeError(f"{value}: no such run directory")
+        raise argparse.ArgumentTypeError(f"{value!r}: no such run directory")
     return value
 
 
@@ -266,9 +277,9 @@ def file_to_write(value: str) -> str:
     put it in, is said before the work."""
     path = Path(value)
     if path.is_dir():
-        raise argparse.ArgumentTypeError(f"{value}: a folder; give a file name")
+        raise argparse.ArgumentTypeError(f"{value!r}: a folder; give a file name")
     if not path.parent.is_dir():
-        raise argparse.ArgumentTypeError(f"{value}: no folder {path.parent} to write it in")
+        raise argparse.ArgumentTypeError(f"{value!r}: no folder {str(path.parent)!r} to write it in")
     return value
 
 
@@ -277,7 +288,7 @@ def folder_to_write(value: str) -> str:
     """A folder a command writes into, made if it is missing; not a file that is there."""
     path = Path(value)
     if path.exists() and not path.is_dir():
-        raise argparse.ArgumentTypeError(f"{value}: a file, not a folder")
+        raise argparse.ArgumentTypeError(f"{value!r}: a file, not a folder")
     return value
 
 
@@ -286,9 +297,9 @@ def tune_folder(value: str) -> str:
     """generate --out: a folder for one .abc per tune. A name ending .abc means a file: said, not made a folder."""
     path = Path(value)
     if path.exists() and not path.is_dir():
-        raise argparse.ArgumentTypeError(f"{value}: a file, not a folder for one .abc per tune "
+        raise argparse.ArgumentTypeError(f"{value!r}: a file, not a folder for one .abc per tune "
                                          "(generate never writes over a file)")
     if not path.exists() and path.suffix.lower() == ".abc":
-        raise argparse.ArgumentTypeError(f"{value}: a file name, not a folder for one .abc per tune "
-                                         f"(for one file: tunesmith generate ... > {value})")
+        raise argparse.ArgumentTypeError(f"{value!r}: a file name, not a folder for one .abc per tune "
+                                         f"(for one file: tunesmith generate ... > {value!r})")
     return value

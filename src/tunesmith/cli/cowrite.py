@@ -53,9 +53,9 @@ def read_tune_from(path: str, number: int) -> tuple[str, list[str]]:
     tunes, skipped = parse_tunebook(decode_tunebook(Path(path).read_bytes()), path)
     if not tunes:
         reason = f" ({skipped[0]})" if skipped else ""
-        raise ValueError(f"{path}: no tune Tunesmith can read{reason}")
+        raise ValueError(f"{path!r}: no tune Tunesmith can read{reason}")
     if number > len(tunes):
-        raise ValueError(f"{path}: --tune {number}, but the file has {len(tunes)} tune(s) Tunesmith can read")
+        raise ValueError(f"{path!r}: --tune {number}, but the file has {len(tunes)} tune(s) Tunesmith can read")
     return tunes[number - 1].text, [f"from tune {number} of {Path(path).name}, read as Tunesmith writes ABC "
                                     "(X T R M L K, L:1/8)"]
 
@@ -66,7 +66,7 @@ def _write_book(book: str, out: str | None) -> None:
         sys.stdout.write(book)
         return
     if Path(out).exists():
-        raise ValueError(f"{out}: already there; Tunesmith does not write over a file (give another name)")
+        raise ValueError(f"{out!r}: already there; Tunesmith does not write over a file (give another name)")
     Path(out).write_text(book)
 
 

@@ -136,6 +136,9 @@ def _provenance(args: argparse.Namespace, run: Path, seed: int) -> str:
 def _sample_notes(sample, number: int, total: int, args: argparse.Namespace) -> list[str]:
     """N: lines saying how one tune was asked for: its form and the notes its parts were to end on."""
     notes = [f"tune {number} of {total}; form {sample.form}"]
+    if not sample.finished:  # what abc2midi will say of it is not the constraint's promise
+        why = "given up at a dead end" if sample.dead_end else f"cut at --max-chars {args.max_chars}"
+        notes.append(f"unfinished: {why}")
     if sample.cadences:
         ends = " ".join("any" if d is None else str(d) for d in sample.cadences)
         dropped = f" ({sample.cadences_dropped} given up)" if sample.cadences_dropped else ""

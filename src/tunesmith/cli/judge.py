@@ -181,7 +181,7 @@ def cmd_plot(args: argparse.Namespace) -> int:
     for run in map(Path, args.runs):
         metrics = run / "metrics.jsonl"
         if not metrics.is_file():
-            raise FileNotFoundError(f"{run}: no metrics.jsonl here; is it a run directory?")
+            raise FileNotFoundError(f"{str(run)!r}: no metrics.jsonl here; is it a run directory?")
         plot_losses(run)
         print(f"wrote {run / 'loss.png'}")
         records = read_metrics(metrics)

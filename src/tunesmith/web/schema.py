@@ -25,7 +25,7 @@ MAX_ABC = 20_000
 
 ID_PATTERN = TUNE_ID.pattern
 KEY_PATTERN = KEY_FIELD_PATTERN
-METER_PATTERN = r"^(?:C\|?|[1-9][0-9]?/(?:1|2|4|8|16|32))$"
+METER_PATTERN = r"^(?:C\|?|(?:[1-9]|1[0-6])/(?:2|4|8|16))$"  # lexicon.METERS, as a pattern (tested)
 RHYTHM_PATTERN = r"^[A-Za-z][A-Za-z \-]{0,29}$"
 
 
