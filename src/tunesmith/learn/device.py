@@ -70,6 +70,27 @@ def autocast(device: torch.device, precision: str = "auto") -> contextlib.Abstra
     return contextlib.nullcontext()
 
 
+def check_precision(network: torch.nn.Module, device: torch.device, precision: str) -> None:
+    """Raise DeviceError when the network cannot run forward and backward in this precision here.
+
+    Not every CPU has bf16 kernels for every layer: oneDNN's bf16 LSTM needs AVX512-BF16, and
+    without it fails deep inside the first step. One step on two tokens says so before training.
+    """
+    if precision == "fp32" or (precision == "auto" and device.type != "cuda"):
+        return
+    probe = torch.zeros((1, 2), dtype=torch.long, device=device)
+    try:
+        with autocast(device, precision):
+            logits, _ = network(probe)
+        logits.float().sum().backward()
+    except RuntimeError as error:
+        reason = str(error).splitlines()[0][:160]
+        raise DeviceError(f"--precision {precision}: this {device.type.upper()} cannot train the model in it "
+                          f"({reason}); use --precision fp32") from None
+    finally:
+        network.zero_grad(set_to_none=True)
+
+
 def to_device(batch: tuple[torch.Tensor, ...], device: torch.device) -> tuple[torch.Tensor, ...]:
     """Move CPU tensors to the device; through pinned memory and without waiting, for a GPU."""
     if device.type == "cpu":

@@ -23,7 +23,15 @@ from tunesmith.data.forms import form_table
 from tunesmith.data.infill import training_documents
 from tunesmith.learn import distributed
 from tunesmith.learn.config import DEFAULT_PRESET, PRESETS, Preset, RunState, TrainConfig, TrainingError
-from tunesmith.learn.device import PRECISIONS, autocast, describe_device, resolve_device, to_device
+from tunesmith.learn.device import (
+    PRECISIONS,
+    DeviceError,
+    autocast,
+    check_precision,
+    describe_device,
+    resolve_device,
+    to_device,
+)
 from tunesmith.learn.diagnostics import gradient_norms, gradient_reach
 from tunesmith.learn.metrics import plot_losses, read_metrics
 from tunesmith.learn.recipe import build_vocab, chars_per_token, decay_groups, get_lr, training_texts
@@ -109,6 +117,10 @@ class Trainer:
             raise TrainingError("give a number of steps or minutes to train for")
         if self.config.precision not in PRECISIONS:
             raise TrainingError(f"unknown precision {self.config.precision!r}; choose from {', '.join(PRECISIONS)}")
+        try:
+            check_precision(self.network, self.device, self.config.precision)
+        except DeviceError as error:
+            raise TrainingError(str(error)) from None
         # The model forward and backward go through; DDP averages the gradients across ranks.
         self.model = distributed.wrap(self.network, self.ranks, self.device)
         if self.ranks.enabled:
