@@ -84,7 +84,7 @@ def check_precision(network: torch.nn.Module, device: torch.device, precision: s
             logits, _ = network(probe)
         logits.float().sum().backward()
     except RuntimeError as error:
-        reason = str(error).splitlines()[0][:160]
+        reason = str(error).splitlines()[0].split(". ")[0][:160]  # its first sentence
         raise DeviceError(f"--precision {precision}: this {device.type.upper()} cannot train the model in it "
                           f"({reason}); use --precision fp32") from None
     finally:
