@@ -35,7 +35,7 @@ endings, the form); the tables of what may be written are in `tunesmith.abc.lexi
 
 from __future__ import annotations
 
-from fractions import Fraction
+from functools import cache
 
 from tunesmith.abc.header import HeaderLines
 from tunesmith.abc.lexicon import (
@@ -50,6 +50,7 @@ from tunesmith.abc.lexicon import (
     HELD,
     HELD_DECORATIONS,
     LAST_BAR_GRID,
+    LENGTHS,
     MAX_IDLE,
     MAX_OCTAVE_MARKS,
     NOTE_LETTERS,
@@ -60,10 +61,21 @@ from tunesmith.abc.lexicon import (
 )
 from tunesmith.abc.parts import FIRST_ENDING, BarLines, Form
 from tunesmith.abc.pitches import Pitches
+from tunesmith.abc.rational import Rational
 from tunesmith.abc.reader import TUPLET_Q, broken_factors
 from tunesmith.abc.text import note_length
 
 __all__ = ["Form", "TuneState"]
+
+
+def _units(length: str) -> Rational:
+    """A written length in units, as the constraint's clock counts (tunesmith.abc.rational)."""
+    return LENGTHS[length] if length in LENGTHS else Rational(note_length(length))
+
+
+@cache
+def _broken_factors(arrows: str) -> tuple[Rational, Rational]:
+    return tuple(Rational(factor) for factor in broken_factors(arrows))
 
 
 class TuneState(HeaderLines, Pitches, BarLines):
@@ -83,13 +95,13 @@ class TuneState(HeaderLines, Pitches, BarLines):
         self.bar_accidentals = False  # an accidental was written in the bar: no tie over its bar line
         self.in_body, self.line = False, ""  # past K: yet; the header line being written
         self.fields: dict[str, str] = {}
-        self.bar_length = Fraction(1)
-        self.unit = Fraction(1, 8)
+        self.bar_length = Rational(1)
+        self.unit = Rational(1, 8)
         self.compound = False
         self.last_bar_grid = LAST_BAR_GRID  # what a short last bar lasts a multiple of (lexicon)
         self.compound_to_abc2midi = False  # abc2midi's default q of (5 (7 (9: 3 when the metre's top divides by 3
         # The bar being written.
-        self.pos = Fraction(0)  # time of the notes already counted
+        self.pos = Rational(0)  # time of the notes already counted
         self.bar_notes = 0  # notes, rests and chords counted in it
         # normal | accidental | note | paren | quote | deco | grace | bracket | chord | chord_length | sign
         self.mode = "normal"
@@ -123,21 +135,21 @@ class TuneState(HeaderLines, Pitches, BarLines):
         self.bracket_decorated = False  # the [ being read came after a decoration or chord symbol
         self.letter_decoration = ""  # the last character, when it was a one-letter decoration (~ . H T ...)
         self.line_start = ""  # what a body line starts with, while nothing but those characters is on it
-        self.last_length = Fraction(1)  # in units, before tuplet and broken rhythm
-        self.broken_length = Fraction(1)  # the note after > or < must be as long as the one before it
-        self.last_duration: Fraction | None = None  # the note that > and < stretch
+        self.last_length = Rational(1)  # in units, before tuplet and broken rhythm
+        self.broken_length = Rational(1)  # the note after > or < must be as long as the one before it
+        self.last_duration: Rational | None = None  # the note that > and < stretch
         self.broken_kind, self.broken_arrows = "", 0
-        self.broken_next: Fraction | None = None
-        self.tuplet_factor, self.tuplet_left = Fraction(1), 0
-        self.tuplet_length: Fraction | None = None  # every note of a tuplet is as long as its first
+        self.broken_next: Rational | None = None
+        self.tuplet_factor, self.tuplet_left = Rational(1), 0
+        self.tuplet_length: Rational | None = None  # every note of a tuplet is as long as its first
         self.slurs = 0
         self.blank = True  # nothing but spaces on this line yet: a newline now would end the tune
         # The tune so far.
         self.bars = 0  # bars closed that had notes in them
-        self.first_bar: Fraction | None = None  # duration of bar 0 when it was a pickup
+        self.first_bar: Rational | None = None  # duration of bar 0 when it was a pickup
         self.opens_section = True  # the bar being written comes first after a section sign
-        self.section_pickup = Fraction(0)  # this section's short first bar, which its last bar completes
-        self.owed: Fraction | None = None  # the bar being written must last exactly this
+        self.section_pickup = Rational(0)  # this section's short first bar, which its last bar completes
+        self.owed: Rational | None = None  # the bar being written must last exactly this
         self.owed_can_end = False  # ... unless the tune ends before it, as bar 0 completes the last one
         self.repeat_open = False
         self.repeat_closed = False  # a :| came after the last |: (or the start)
@@ -148,7 +160,7 @@ class TuneState(HeaderLines, Pitches, BarLines):
         # As the checker reads an empty bar: "| |" on one line is a typo, "|" then "|:" on the next is one sign.
         self.sign_on_line = self.written_since_sign = False
         self.parts_done = 0
-        self.part_bars = Fraction(0)  # bars of the current part, a short bar counting its share
+        self.part_bars = Rational(0)  # bars of the current part, a short bar counting its share
         self.finished_form = False
 
     def copy(self) -> TuneState:
@@ -323,7 +335,7 @@ class TuneState(HeaderLines, Pitches, BarLines):
     def _can_close(self) -> bool:
         return any(self.copy()._close_bar(sign) for sign in BAR_SIGNS)
 
-    def _limit(self) -> Fraction:
+    def _limit(self) -> Rational:
         if self.owed is not None:
             return self.owed
         closing = self._repeat_limit()
@@ -371,9 +383,9 @@ class TuneState(HeaderLines, Pitches, BarLines):
         self.tied, self.last_spelling = None, self.spelling
         if self.spelling[0] not in RESTS:  # a rest after the last note leaves the cadence to that note
             self.last_note = (self.note_accidental, self.spelling[0].upper())
-        if self.rolled and note_length(self.pending) == 3 and self.pending != "3":
+        if self.rolled and _units(self.pending) == 3 and self.pending != "3":
             return False  # abc2midi: "~c6/" makes its bar long by a sixteenth of the roll
-        return self._count(note_length(self.pending)) and self._normal(char)
+        return self._count(_units(self.pending)) and self._normal(char)
 
     def _extend_length(self, char: str) -> bool:
         """Take a digit or / of a length, if some way of finishing the length still fits the bar."""
@@ -390,12 +402,12 @@ class TuneState(HeaderLines, Pitches, BarLines):
             return fixed in values and self._fits(fixed)
         return self._fits(SHORTEST_COMPLETION[prefix])  # lengths are multiples of SHORTEST: on the grid
 
-    def _fixed_length(self) -> Fraction | None:
+    def _fixed_length(self) -> Rational | None:
         """The length (in units) the next note must have: that of the note before > or <, or of the
         tuplet's first note. abc2midi: "Cannot apply broken rhythm", "Different length notes in tuple"."""
         return self.broken_length if self.broken_next is not None else self.tuplet_length
 
-    def _fits(self, length: Fraction) -> bool:
+    def _fits(self, length: Rational) -> bool:
         """Whether a note of this length (in units) fits the bar, after tuplet and broken rhythm.
 
         In a tuplet the notes still to come are as long as this one: q of them fill the time of p,
@@ -412,7 +424,7 @@ class TuneState(HeaderLines, Pitches, BarLines):
         """Bar 0 of a form that asks for a pickup: it may never fill up."""
         return self.bars == 0 and self.form is not None and bool(self.form.pickup)
 
-    def _count(self, length: Fraction) -> bool:
+    def _count(self, length: Rational) -> bool:
         """Count a finished note, rest or chord: it must fit the bar, after tuplet and broken rhythm."""
         duration = length * self.unit
         if self._fixed_length() not in (None, length):
@@ -443,9 +455,9 @@ class TuneState(HeaderLines, Pitches, BarLines):
             return False
         self.after_arrow = True
         self.broken_length = self.last_length
-        before = broken_factors(self.broken_kind * self.broken_arrows)[0] if self.broken_arrows else 1
+        before = _broken_factors(self.broken_kind * self.broken_arrows)[0] if self.broken_arrows else 1
         self.broken_kind, self.broken_arrows = char, self.broken_arrows + 1
-        first, self.broken_next = broken_factors(char * self.broken_arrows)
+        first, self.broken_next = _broken_factors(char * self.broken_arrows)
         self.pos += self.last_duration * (first - before)  # the note before is stretched (or shortened)
         return self._room()  # the note after it needs room too
 
@@ -458,7 +470,7 @@ class TuneState(HeaderLines, Pitches, BarLines):
             if p not in TUPLET_Q and self.compound != self.compound_to_abc2midi:
                 return False  # abc2midi's (5 (7 (9 take 3 notes' time in 3/4 too: the bar would count otherwise
             q = TUPLET_Q.get(p, 3 if self.compound else 2)
-            self.tuplet_factor, self.tuplet_left, self.tuplet_length = Fraction(q, p), p, None
+            self.tuplet_factor, self.tuplet_left, self.tuplet_length = Rational(q, p), p, None
             return self._fits(SHORTEST)
         self.slurs += 1
         if self.slurs > 1:
@@ -510,4 +522,4 @@ class TuneState(HeaderLines, Pitches, BarLines):
         self.mode = "normal"
         self.tied, self.last_spelling = None, ""  # a chord may be tied to anything
         self.last_note = None
-        return self._count(note_length(self.pending)) and self._normal(char)
+        return self._count(_units(self.pending)) and self._normal(char)

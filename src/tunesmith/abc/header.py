@@ -8,8 +8,6 @@ L: would make abc2midi count bars by another metre than the checker, which reads
 
 from __future__ import annotations
 
-from fractions import Fraction
-
 from tunesmith.abc.lexicon import (
     HEADER_VALUES,
     LAST_BAR_GRID,
@@ -18,6 +16,7 @@ from tunesmith.abc.lexicon import (
     QUAVER_ENDINGS,
     UNIT_LENGTHS,
 )
+from tunesmith.abc.rational import Rational
 from tunesmith.abc.reader import is_compound
 from tunesmith.abc.text import FIELD_LINE, HEADER_ORDER, default_unit_length, meter_fraction
 from tunesmith.abc.theory import is_written_key, key_signature
@@ -76,13 +75,13 @@ class HeaderLines:
 
     def _start_body(self) -> bool:
         meter = self.fields["M"]
-        self.bar_length = meter_fraction(meter)
-        self.unit = Fraction(self.fields.get("L") or default_unit_length(meter))
+        self.bar_length = Rational(meter_fraction(meter))
+        self.unit = Rational(self.fields.get("L") or default_unit_length(meter))
         self.compound = is_compound(meter)
         top = int(meter.split("/")[0]) if "/" in meter else 4  # C and C| are 4/4 and 2/2
         self.compound_to_abc2midi = top % 3 == 0
         if meter not in QUAVER_ENDINGS:
-            self.last_bar_grid = max(LAST_BAR_GRID, Fraction(1, int(meter.split("/")[1])))
+            self.last_bar_grid = max(LAST_BAR_GRID, Rational(1, int(meter.split("/")[1])))
         self.signature = key_signature(self.fields["K"])
         self.in_body = True
         return True

@@ -8,8 +8,8 @@ here is simply never offered in a generated body.
 from __future__ import annotations
 
 import re
-from fractions import Fraction
 
+from tunesmith.abc.rational import Rational
 from tunesmith.abc.text import note_length
 from tunesmith.abc.theory import WRITTEN_MODES
 
@@ -75,18 +75,18 @@ OPENINGS = {"[": "bracket", '"': "quote", "!": "deco", "{": "grace", "(": "paren
 SECTION_SIGNS = frozenset({"||", "|]", "|:", ":|", "::", ":|2"})  # the checker's "new section"
 # Note lengths as tune books write them: "", "3", "3/2", "/", "//", "/4"; at most 16 units, halves to eighths.
 LENGTHS = {
-    numerator + suffix: note_length(numerator + suffix)
+    numerator + suffix: Rational(note_length(numerator + suffix))
     for numerator in ["", *map(str, range(1, 17))]
     for suffix in ["", "/", "//", "///", "/2", "/4", "/8"]
 }
 # Every prefix of a length is a length itself; what each can still become:
-COMPLETIONS: dict[str, frozenset[Fraction]] = {
+COMPLETIONS: dict[str, frozenset[Rational]] = {
     prefix: frozenset(value for text, value in LENGTHS.items() if text.startswith(prefix)) for prefix in LENGTHS
 }
 SHORTEST_COMPLETION = {prefix: min(values) for prefix, values in COMPLETIONS.items()}
-SHORTEST = Fraction(1, 8)  # what "/8" or "///" make of a length: every length is a multiple of it
+SHORTEST = Rational(1, 8)  # what "/8" or "///" make of a length: every length is a multiple of it
 # A tune's short last bar lasts a whole number of quavers, or of beats in other metres (5/4, 7/4 ...):
 # abc2midi's chords sound on past the end of any other ("Sustained notes beyond end of track").
-LAST_BAR_GRID = Fraction(1, 8)
+LAST_BAR_GRID = Rational(1, 8)
 QUAVER_ENDINGS = frozenset({"C", "C|", "2/2", "3/2", "2/4", "3/4", "4/4", "6/4", "3/8", "5/8", "6/8", "7/8", "9/8",
                             "12/8"})  # the metres where abc2midi was seen to end well on any quaver

@@ -10,9 +10,9 @@ the form and its cadences allow a sign here. It reads and writes TuneState's fie
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
-from fractions import Fraction
 
 from tunesmith.abc.lexicon import BAR_SIGNS, SECTION_SIGNS, SIGN_PREFIXES
+from tunesmith.abc.rational import Rational
 from tunesmith.abc.theory import ALTER, degree_letter, key_signature
 
 FIRST_ENDING, FIRST_ENDING_CLOSED, SECOND_ENDING = 1, 3, 2
@@ -64,7 +64,7 @@ class BarLines:
         # Bars of the part already closed; a bar line being written closes its bar only when it ends.
         bars = self.part_bars + (self.pos / self.bar_length if self.mode == "sign" else 0)
         return (self.form is not None and self.form.cadence(self.parts_done) is not None
-                and bars + 1 >= self.form.bars_per_part - Fraction(1, 2))  # (a half-bar pickup: 3.5 of 4)
+                and bars + 1 >= self.form.bars_per_part - Rational(1, 2))  # (a half-bar pickup: 3.5 of 4)
 
     def relax_cadence(self) -> bool:
         """Give up the degree asked of this part's last note (the model would not write it); False if none."""
@@ -110,7 +110,7 @@ class BarLines:
         if sign in ("|:", "::"):
             self.repeat_open, self.repeat_closed = True, False
         self.bars += 1
-        self.pos, self.bar_notes, self.last_duration = Fraction(0), 0, None
+        self.pos, self.bar_notes, self.last_duration = Rational(0), 0, None
         self.accidentals, self.letter_accidentals, self.bar_accidentals = {}, {}, False
         self.opens_section = section
         return True
@@ -183,7 +183,7 @@ class BarLines:
         self.owed = None
         whole = paid or self.pos == self.bar_length  # as abc2midi counts it, with what the bar before left
         if self.opens_section:
-            self.section_pickup = Fraction(0) if self.pos == self.bar_length else self.pos
+            self.section_pickup = Rational(0) if self.pos == self.bar_length else self.pos
         if self.bars == 0:
             if not whole and self.leading_bar:
                 return False  # no pickup after a | at the start (_empty_bar)
@@ -217,11 +217,11 @@ class BarLines:
             self.first_bar is not None and self.first_bar + self.pos == self.bar_length))
         return self.form is None or self.parts_done + 1 < self.form.parts or self.owed_can_end
 
-    def _whole_units(self, duration: Fraction) -> bool:
+    def _whole_units(self, duration: Rational) -> bool:
         """Whether a tune may end on a bar this long (lexicon.LAST_BAR_GRID)."""
         return duration % self.last_bar_grid == 0
 
-    def _repeat_limit(self) -> Fraction | None:
+    def _repeat_limit(self) -> Rational | None:
         """How long the bar being written must be when the form has it close a repeat after a pickup: it
         makes the pickup up (played again, the two are one bar). None: as long as the metre says."""
         if self.form is None or not self.form.repeats or self.opens_section or not self.section_pickup:
@@ -253,7 +253,7 @@ class BarLines:
             self.part_bars = bars
             if self.form.repeats:  # room for the bar that makes up the pickup and closes the repeat
                 return bars + 1 - self.section_pickup / self.bar_length <= target
-            return bars < target - Fraction(1, 2) or (bars == target - Fraction(1, 2) and round(bars) != target)
+            return bars < target - Rational(1, 2) or (bars == target - Rational(1, 2) and round(bars) != target)
         if not section or sign in ("|:", ":|2") or round(bars) != target:
             return False
         if self.form.repeats != (sign in (":|", "::")):
@@ -261,7 +261,7 @@ class BarLines:
         if not self._cadence_met(self.form.cadence(self.parts_done)):
             return False
         self.parts_done += 1
-        self.part_bars = Fraction(0)
+        self.part_bars = Rational(0)
         if self.parts_done == self.form.parts:
             self.finished_form, self.blank = True, False
             return sign != "::"  # :: would open a repeat that never closes
