@@ -59,30 +59,37 @@ def autocast(device: torch.device, precision: str = "auto") -> contextlib.Abstra
 
     The CPU default stays float32 so that CPU runs match the lab's numbers and each other exactly.
     """
+    mixed = _mixed_dtype(device, precision)
+    return torch.autocast(device.type, dtype=mixed) if mixed is not None else contextlib.nullcontext()
+
+
+def _mixed_dtype(device: torch.device, precision: str) -> torch.dtype | None:
+    """The dtype autocast computes in on this device for this precision; None: float32, no autocast."""
     if precision not in PRECISIONS:
         raise DeviceError(f"unknown precision {precision!r}; choose from {', '.join(PRECISIONS)}")
     if precision == "fp32":
-        return contextlib.nullcontext()
+        return None
     if device.type == "cuda" and torch.cuda.is_bf16_supported():
-        return torch.autocast("cuda", dtype=torch.bfloat16)
+        return torch.bfloat16
     if device.type == "cpu" and precision == "bf16":
-        return torch.autocast("cpu", dtype=torch.bfloat16)
-    return contextlib.nullcontext()
+        return torch.bfloat16
+    return None
 
 
 def check_precision(network: torch.nn.Module, device: torch.device, precision: str) -> None:
     """Raise DeviceError when the network cannot run forward and backward in this precision here.
 
     Not every CPU has bf16 kernels for every layer: oneDNN's bf16 LSTM needs AVX512-BF16, and
-    without it fails deep inside the first step. One step on two tokens says so before training.
+    without it fails deep inside the first step. One step on two tokens says so before training,
+    on a fork of the random streams, so that dropout in it leaves the run's draws as they were.
     """
-    if precision == "fp32" or (precision == "auto" and device.type != "cuda"):
-        return
+    if _mixed_dtype(device, precision) is None:
+        return  # float32: every layer has its kernels
     probe = torch.zeros((1, 2), dtype=torch.long, device=device)
     try:
-        with autocast(device, precision):
+        with torch.random.fork_rng(devices=[device] if device.type == "cuda" else []), autocast(device, precision):
             logits, _ = network(probe)
-        logits.float().sum().backward()
+            logits.float().sum().backward()
     except RuntimeError as error:
         reason = str(error).splitlines()[0].split(". ")[0][:160]  # its first sentence
         raise DeviceError(f"--precision {precision}: this {device.type.upper()} cannot train the model in it "
