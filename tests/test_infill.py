@@ -12,12 +12,13 @@ from tunesmith.abc.reader import read_tune
 from tunesmith.data.batching import concatenate
 from tunesmith.data.corpus import Split
 from tunesmith.data.infill import (
+    SPM_SUFFIX_BARS,
     body_start,
     fim_arrange,
     fim_document,
+    fim_ids,
     hidden_bars,
     part_starts,
-    psm_ids,
     split_at_bars,
     training_documents,
     tune_rng,
@@ -55,10 +56,10 @@ def small_split(oneills_split):
     return Split(oneills_split.train[:60], oneills_split.valid[:8], oneills_split.test[:8])
 
 
-def _preset(kind, steps, fim_rate, tokenizer="char", seed=0):
+def _preset(kind, steps, fim_rate, tokenizer="char", seed=0, order="psm"):
     tiny = PRESETS["tiny"]
     train = replace(tiny.train, max_steps=steps, eval_interval=10, warmup_steps=5, fim_rate=fim_rate,
-                    tokenizer=tokenizer, seed=seed)
+                    tokenizer=tokenizer, seed=seed, fim_order=order)
     return replace(tiny, kind=kind, model=TINY_MODELS[kind], train=train)
 
 
@@ -152,13 +153,29 @@ def test_psm_document_layout(vocab_kind):
     ids = fim_document(vocab, REEL, random.Random(0))
     assert ids[0] == vocab.bos and ids[-1] == vocab.eos and ids.count(vocab.suf) == ids.count(vocab.mid) == 1
     assert ids.index(vocab.suf) < ids.index(vocab.mid)
-    doc = psm_ids(vocab, infill.prefix, infill.suffix, infill.middle)
+    doc = fim_ids(vocab, infill.prefix, infill.suffix, infill.middle)
     suf, mid = doc.index(vocab.suf), doc.index(vocab.mid)
     assert vocab.decode(doc[1:suf]) == infill.prefix and vocab.decode(doc[suf + 1 : mid]) == infill.suffix
     assert vocab.decode(doc[mid + 1 : -1]) == infill.middle
-    assert psm_ids(vocab, infill.prefix, infill.suffix) == doc[: mid + 1]  # the prompt a fill command gives
+    assert fim_ids(vocab, infill.prefix, infill.suffix) == doc[: mid + 1]  # the prompt a fill command gives
     with pytest.raises(ValueError, match="--fim-rate"):
-        psm_ids(vocab_kind.build([REEL]), infill.prefix, infill.suffix)
+        fim_ids(vocab_kind.build([REEL]), infill.prefix, infill.suffix)
+
+
+@VOCABS
+def test_spm_document_writes_the_gap_straight_after_the_bars_before_it(vocab_kind):
+    vocab = vocab_kind.build([REEL]).with_sentinels()
+    infill = hidden_bars(REEL, (4, 5))
+    doc = fim_ids(vocab, infill.prefix, infill.suffix, infill.middle, order="spm")
+    suf, mid = doc.index(vocab.suf), doc.index(vocab.mid)
+    header_end = body_start(infill.prefix)
+    assert vocab.decode(doc[1:suf]) == infill.prefix[:header_end] == "X:1\nT:Test Reel\nM:C|\nL:1/8\nK:D\n"
+    assert vocab.decode(doc[suf + 1 : mid]) == "gebe gebe|fdad fgaf|"  # the next SPM_SUFFIX_BARS bars, not the rest
+    assert SPM_SUFFIX_BARS == 2
+    assert vocab.decode(doc[mid + 1 :]).removesuffix("</s>") == infill.prefix[header_end:] + infill.middle
+    assert fim_ids(vocab, infill.prefix, infill.suffix, order="spm") == doc[: -1 - len(vocab.encode(infill.middle))]
+    with pytest.raises(ValueError, match="psm, spm"):
+        fim_ids(vocab, infill.prefix, infill.suffix, order="mps")
 
 
 @VOCABS
@@ -173,6 +190,8 @@ def test_fim_rate_zero_is_todays_stream_and_the_choice_is_seeded(vocab_kind, one
     rearranged = sum(vocab.suf in doc for doc in once)
     assert 70 <= rearranged <= 130  # about half of 200
     assert all(sorted(vocab.decode(d)) == sorted(t) for d, t in zip(once, texts, strict=True))
+    spm = training_documents(vocab, texts, 0.5, seed=3, order="spm")
+    assert [vocab.suf in doc for doc in spm] == [vocab.suf in doc for doc in once]  # the same tunes, cut alike
     assert tune_rng(3, 7).random() == tune_rng(3, 7).random()
 
 
@@ -214,6 +233,29 @@ def test_fim_run_trains_saves_loads_and_scores_infill(tmp_path, small_split, kin
     score = infill_bits(model, [t.text for t in small_split.test], (5, 8))
     assert score.tunes + score.skipped == len(small_split.test) and score.chars > 0
     assert math.isfinite(score.both_sides) and math.isfinite(score.left_only)
+
+
+def test_an_spm_run_is_read_and_filled_in_its_own_order(tmp_path, small_split, monkeypatch):
+    from tunesmith.learn import infill_scoring
+    from tunesmith.sample import cowriting
+
+    Trainer(tmp_path / "run", small_split, _preset("lstm", 10, 0.5, order="spm"), log=lambda _: None).run(False)
+    model = load_model(tmp_path / "run")
+    assert model.meta["train_config"]["fim_order"] == "spm"
+    orders = []
+    for module in (infill_scoring, cowriting):
+        def noted(*args, _real=module.fim_ids, **kwargs):
+            orders.append(kwargs["order"])
+            return _real(*args, **kwargs)
+        monkeypatch.setattr(module, "fim_ids", noted)
+    test = [t.text for t in small_split.test]
+    assert math.isfinite(infill_bits(model, test, (5, 8)).both_sides)
+    cowriting.write_gap(model, REEL, 2, 4, candidates=1, seed=0, reading=cowriting.BOTH)
+    assert set(orders) == {"spm"} and len(orders) > 1
+    with pytest.raises(TrainingError, match="--fim-order spm"):
+        Trainer(tmp_path / "run", small_split, _preset("lstm", 20, 0.5), resume=True, log=lambda _: None)
+    with pytest.raises(TrainingError, match="fim_order"):
+        Trainer(tmp_path / "bad", small_split, _preset("lstm", 5, 0.5, order="pms"), log=lambda _: None)
 
 
 def test_resume_rebuilds_the_same_fim_stream(tmp_path, small_split):

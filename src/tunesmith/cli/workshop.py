@@ -68,7 +68,8 @@ def cmd_train(args: argparse.Namespace) -> int:
     final = train(
         args.data, args.out, args.preset, steps=args.steps, minutes=args.minutes,
         seed=args.seed, resume=args.resume, show_progress=not args.quiet, diagnostics=args.diagnostics,
-        tokenizer=args.tokenizer, transpose=args.transpose, fim_rate=args.fim_rate, patience=args.patience,
+        tokenizer=args.tokenizer, transpose=args.transpose, fim_rate=args.fim_rate, fim_order=args.fim_order,
+        patience=args.patience,
         device=args.device, precision=args.precision,
     )
     if not distributed.is_rank_zero():
@@ -222,6 +223,9 @@ def add_train_parser(sub: argparse._SubParsersAction) -> None:
                     help="share of training tunes (0 to 1) rearranged prefix, suffix, middle at bar lines, so the "
                          "model learns to fill gaps too; held-out bpc stays left to right (default: 0, or the "
                          "resumed run's)")
+    tr.add_argument("--fim-order", choices=["psm", "spm"],
+                    help="psm: before, after, gap; spm: after (its next two bars), before, gap, so the gap is "
+                         "written straight after the bars before it (default: psm, or the resumed run's)")
     tr.add_argument("--patience", type=whole(0, 1000), metavar="EVALS",
                     help="stop after this many evaluations without a better validation bpc; 0: never stop early "
                          "(default: the preset's, 5 for small)")

@@ -1,11 +1,18 @@
 """Fill-in-the-middle documents (Bavarian et al. 2022, "Efficient Training of Language Models to Fill
 in the Middle"), cut at bar lines. No torch.
 
-A share of the training tunes (TrainConfig.fim_rate) is rearranged in PSM order, so one model both
-writes left to right and fills a gap given the music on both sides of it:
+A share of the training tunes (TrainConfig.fim_rate) is rearranged, so one model both writes left to
+right and fills a gap given the music on both sides of it. In PSM order (TrainConfig.fim_order "psm"):
 
     <s> X:1 ... K:D\\n|:ABcd|efga|  <suf>  |c2BA:|  <mid>  bagf|edcB|  </s>
         '--- header + prefix ---'         suffix         middle: the hidden bars
+
+In SPM order ("spm") the bars before the gap come last, so the gap is written straight after them as
+it is left to right, and the suffix is the SPM_SUFFIX_BARS bars after the gap (a recurrent model
+trained on 128-character windows never learns to reach further back than that):
+
+    <s> X:1 ... K:D\\n  <suf>  |c2BA:|  <mid>  |:ABcd|efga|  bagf|edcB|  </s>
+        '- header -'         suffix'        bars before     middle
 
 Every cut is at a bar boundary of the body (just after a bar line), and the header always stays in
 the prefix. The middle is 1..MAX_GAP_BARS whole bars or, one time in WHOLE_PART_SHARE, a whole part:
@@ -28,6 +35,8 @@ from tunesmith.data.vocab import ABCTokenVocab, CharVocab
 MAX_GAP_BARS = 8  # `fill --bars` hides up to eight bars: a phrase, or half of a reel's part
 WHOLE_PART_SHARE = 0.25  # the other gaps are runs of 1..8 bars at any place
 MUSIC = frozenset({"note", "chord", "rest", "barrest"})  # tokens that make a bar more than signs and spaces
+FIM_ORDERS = ("psm", "spm")  # how a rearranged document is laid out (see above)
+SPM_SUFFIX_BARS = 2  # the bars after the gap an SPM document keeps: the join, within one training window
 
 
 @dataclass(frozen=True)
@@ -177,8 +186,21 @@ def hidden_bars(text: str, bars: tuple[int, int] | str) -> Infill | None:
 Vocab = CharVocab | ABCTokenVocab
 
 
-def psm_ids(vocab: Vocab, prefix: str, suffix: str, middle: str | None = None, strict: bool = True) -> list[int]:
-    """<s> prefix <suf> suffix <mid>, then middle </s> when it is given (training) or nothing (a prompt to fill).
+def trained_order(meta: dict) -> str:
+    """The document order a checkpoint's model was trained on ("psm" for runs from before the choice)."""
+    return meta.get("train_config", {}).get("fim_order", "psm")
+
+
+def first_bars(fragment: str, bars: int) -> str:
+    """The first `bars` bars of a piece of a tune's body, e.g. ("|cd|ef|ga|", 2) -> "|cd|ef|"."""
+    cuts = split_at_bars(fragment)
+    return fragment[: cuts[bars]] if len(cuts) > bars else fragment
+
+
+def fim_ids(vocab: Vocab, prefix: str, suffix: str, middle: str | None = None, strict: bool = True,
+            order: str = "psm") -> list[int]:
+    """The document of a gap in `order` (see the module docstring), ending with middle </s> when the middle is
+    given (training) or at the point where the middle is written (a prompt to fill).
 
     Each part is encoded on its own, so the ABC units at a cut are the same whether the middle is
     known or written by the sampler.
@@ -186,16 +208,24 @@ def psm_ids(vocab: Vocab, prefix: str, suffix: str, middle: str | None = None, s
     if not vocab.has_sentinels:
         raise ValueError("this model was not trained to fill in the middle (its vocabulary has no <suf> "
                          "and <mid>); train one with --fim-rate")
-    ids = [vocab.bos, *vocab.encode(prefix, strict), vocab.suf, *vocab.encode(suffix, strict), vocab.mid]
+    if order == "psm":
+        ids = [vocab.bos, *vocab.encode(prefix, strict), vocab.suf, *vocab.encode(suffix, strict), vocab.mid]
+    elif order == "spm":
+        start = body_start(prefix)
+        ids = [vocab.bos, *vocab.encode(prefix[:start], strict), vocab.suf,
+               *vocab.encode(first_bars(suffix, SPM_SUFFIX_BARS), strict), vocab.mid,
+               *vocab.encode(prefix[start:], strict)]
+    else:
+        raise ValueError(f"fim order must be one of {', '.join(FIM_ORDERS)} (got {order!r})")
     return ids if middle is None else [*ids, *vocab.encode(middle, strict), vocab.eos]
 
 
-def fim_document(vocab: Vocab, text: str, rng: random.Random) -> list[int]:
-    """One training document rearranged in PSM order; a tune without bars stays left to right."""
+def fim_document(vocab: Vocab, text: str, rng: random.Random, order: str = "psm") -> list[int]:
+    """One training document rearranged in `order`; a tune without bars stays left to right."""
     infill = fim_arrange(text, rng)
     if infill is None:
         return vocab.encode_tune(text)
-    return psm_ids(vocab, infill.prefix, infill.suffix, infill.middle)
+    return fim_ids(vocab, infill.prefix, infill.suffix, infill.middle, order=order)
 
 
 def tune_rng(seed: int, index: int) -> random.Random:
@@ -203,13 +233,14 @@ def tune_rng(seed: int, index: int) -> random.Random:
     return random.Random(f"fim:{seed}:{index}")
 
 
-def training_documents(vocab: Vocab, texts: Sequence[str], fim_rate: float, seed: int) -> list[list[int]]:
-    """Every tune as one document: a share fim_rate in PSM order, the rest left to right (all of them at 0)."""
+def training_documents(vocab: Vocab, texts: Sequence[str], fim_rate: float, seed: int,
+                       order: str = "psm") -> list[list[int]]:
+    """Every tune as one document: a share fim_rate rearranged in `order`, the rest left to right (all at 0)."""
     documents = []
     for index, text in enumerate(texts):
         rng = tune_rng(seed, index)
         if fim_rate > 0 and rng.random() < fim_rate:
-            documents.append(fim_document(vocab, text, rng))
+            documents.append(fim_document(vocab, text, rng, order))
         else:
             documents.append(vocab.encode_tune(text))
     return documents

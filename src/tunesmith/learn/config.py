@@ -28,6 +28,7 @@ class TrainConfig:
     # Share of training tunes rearranged prefix <suf> suffix <mid> middle, so the model also fills gaps
     # (tunesmith.data.infill); above 0 the vocabulary gains <suf> and <mid>. Held-out tunes stay left to right.
     fim_rate: float = 0.0
+    fim_order: str = "psm"  # "psm": prefix <suf> suffix <mid> middle; "spm": the bars before the gap last
     seed: int = 0
 
 

@@ -20,7 +20,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from tunesmith.data.infill import hidden_bars, psm_ids
+from tunesmith.data.infill import fim_ids, hidden_bars, trained_order
 from tunesmith.store.checkpoint import TrainedModel
 
 MAX_TOKENS = 16384  # tokens per batch, as in padded_batches: bounds memory on a long tune book
@@ -52,7 +52,7 @@ def _rows(model: TrainedModel, prefix: str, middle: str, suffix: str) -> tuple[_
     left_row = _Row(left, len(left) - 1 - len(hidden), len(left) - 1)
     if not vocab.has_sentinels:
         return left_row, None
-    both = psm_ids(vocab, prefix, suffix, middle, strict=False)  # ends with middle </s>
+    both = fim_ids(vocab, prefix, suffix, middle, strict=False, order=trained_order(model.meta))  # ... middle </s>
     return left_row, _Row(both, len(both) - 2 - len(hidden), len(both) - 2)
 
 

@@ -20,7 +20,7 @@ import torch.nn.functional as F
 from tunesmith.data.batching import concatenate, random_windows
 from tunesmith.data.corpus import Split, data_fingerprint
 from tunesmith.data.forms import form_table
-from tunesmith.data.infill import training_documents
+from tunesmith.data.infill import FIM_ORDERS, training_documents
 from tunesmith.learn import distributed
 from tunesmith.learn.config import DEFAULT_PRESET, PRESETS, Preset, RunState, TrainConfig, TrainingError
 from tunesmith.learn.device import (
@@ -89,6 +89,8 @@ class Trainer:
         self.vocab = build_vocab(self.config.tokenizer, stream_texts)
         if not 0 <= self.config.fim_rate <= 1:
             raise TrainingError(f"fim_rate must be from 0 to 1, not {self.config.fim_rate}")
+        if self.config.fim_order not in FIM_ORDERS:
+            raise TrainingError(f"fim_order must be one of {', '.join(FIM_ORDERS)}, not {self.config.fim_order!r}")
         if self.config.fim_rate > 0:  # only these runs get the sentinels: a plain run's vocabulary is as before
             self.vocab = self.vocab.with_sentinels()
         self.network = build_model(self.kind, {"vocab_size": len(self.vocab), **preset.model}).to(self.device)
@@ -111,7 +113,8 @@ class Trainer:
                 reason = f"no {error} in it" if isinstance(error, KeyError) else " ".join(lines[:2])[:300]
                 raise TrainingError(f"{self.run_dir / LAST_FILE}: cannot resume from it ({reason})") from None
         # Built after _resume, from the run's own seed: the tunes rearranged for infilling are the same again.
-        self.stream = concatenate(training_documents(self.vocab, stream_texts, self.config.fim_rate, self.config.seed))
+        self.stream = concatenate(training_documents(self.vocab, stream_texts, self.config.fim_rate, self.config.seed,
+                                                     self.config.fim_order))
         self.chars_per_token = self._chars_per_token()  # chars/s and train bpc count characters
         if not (self.config.max_steps or self.config.max_minutes):
             raise TrainingError("give a number of steps or minutes to train for")
@@ -154,10 +157,11 @@ class Trainer:
         if meta["data"]["fingerprint"] != self.data_description["fingerprint"]:
             raise TrainingError(f"{self.run_dir}: --resume with different training data than the run used")
         saved = TrainConfig(**meta["train_config"])
-        asked = (self.config.tokenizer, self.config.transpose, self.config.fim_rate)
-        if (saved.tokenizer, saved.transpose, saved.fim_rate) != asked:
+        asked = (self.config.tokenizer, self.config.transpose, self.config.fim_rate, self.config.fim_order)
+        if (saved.tokenizer, saved.transpose, saved.fim_rate, saved.fim_order) != asked:
             raise TrainingError(f"{self.run_dir}: the run used --tokenizer {saved.tokenizer} --transpose "
-                                f"{saved.transpose} --fim-rate {saved.fim_rate}; resume with the same")
+                                f"{saved.transpose} --fim-rate {saved.fim_rate} --fim-order {saved.fim_order}; "
+                                "resume with the same")
         # The run's own settings win, except how long to go on for (and when to stop early).
         self.config = replace(saved, max_steps=self.config.max_steps, max_minutes=self.config.max_minutes,
                               patience=self.config.patience)
@@ -397,6 +401,7 @@ def train(
     tokenizer: str | None = None,
     transpose: str | None = None,
     fim_rate: float | None = None,
+    fim_order: str | None = None,
     patience: int | None = None,
     show_progress: bool = True,
     log: Callable[[str], None] = print,
@@ -411,7 +416,8 @@ def train(
     Started by torchrun, each process trains one rank (see tunesmith.learn.distributed).
     tokenizer "char" or "abc" and transpose "none" or "all" default to the resumed run's, else to
     the preset's (`small` transposes; the others do not). fim_rate, the share of training tunes rearranged
-    to teach filling in the middle (tunesmith.data.infill), likewise (0 in every preset). patience: evaluations
+    to teach filling in the middle (tunesmith.data.infill), likewise (0 in every preset), and fim_order, how
+    those documents are laid out ("psm" or "spm"). patience: evaluations
     without a better validation bpc before stopping early (default the preset's; 0 never).
     Example: train("oneills", "runs/small", minutes=10)
     """
@@ -424,7 +430,8 @@ def train(
     config = replace(chosen.train, seed=seed, diagnostics=diagnostics,
                      tokenizer=tokenizer or saved.get("tokenizer", chosen.train.tokenizer),
                      transpose=transpose or saved.get("transpose", chosen.train.transpose),
-                     fim_rate=fim_rate if fim_rate is not None else saved.get("fim_rate", chosen.train.fim_rate))
+                     fim_rate=fim_rate if fim_rate is not None else saved.get("fim_rate", chosen.train.fim_rate),
+                     fim_order=fim_order or saved.get("fim_order", chosen.train.fim_order))
     if steps is not None or minutes is not None:
         config = replace(config, max_steps=steps, max_minutes=minutes)
     if patience is not None:  # 0: train to the end whatever validation says (a run resumed past its stop)

@@ -27,7 +27,15 @@ import torch
 from tunesmith.abc.gaps import GapError, gap_state, next_part_lengths, read_bars
 from tunesmith.abc.reader import Bar, read_tune
 from tunesmith.abc.text import meter_fraction, normalise_newlines, parse_fields
-from tunesmith.data.infill import bar_span, counted_bars, part_index, part_starts, psm_ids, split_at_bars
+from tunesmith.data.infill import (
+    bar_span,
+    counted_bars,
+    fim_ids,
+    part_index,
+    part_starts,
+    split_at_bars,
+    trained_order,
+)
 from tunesmith.sample.decoding import Chooser, Draft, decode_batch, to_sample, tune_rng
 from tunesmith.sample.sampling import (
     Sample,
@@ -85,7 +93,8 @@ def write_gap(model: TrainedModel, text: str, first: int, end: int, *, candidate
     prefix, suffix = text[: cuts[min(first, len(cuts) - 1)]], text[cuts[end]:] if end < len(cuts) else ""
     vocab = model.vocab
     if reading == BOTH:
-        prompt = psm_ids(vocab, prefix, suffix, strict=False)  # says so when the model has no sentinels
+        # fim_ids says so when the model has no sentinels
+        prompt = fim_ids(vocab, prefix, suffix, strict=False, order=trained_order(model.meta))
     elif reading == LEFT:
         prompt = [vocab.bos, *vocab.encode(prefix, strict=False)]
     else:
