@@ -18,6 +18,7 @@ from fastapi.testclient import TestClient  # noqa: E402
 from tunesmith.abc.text import parse_fields, split_tunebook  # noqa: E402
 from tunesmith.render.rendering import missing_tools  # noqa: E402
 from tunesmith.store.checkpoint import SHIPPED_MODEL  # noqa: E402
+from tunesmith.store.library import pdf_tools_missing  # noqa: E402
 from tunesmith.web import app as web  # noqa: E402
 from tunesmith.web import create_app  # noqa: E402
 from tunesmith.web.store import TuneStore, UnknownTune, user_data_dir  # noqa: E402
@@ -164,6 +165,24 @@ def test_tune_files_in_every_format(client, generated):
     assert "sandbox" in svg.headers["content-security-policy"]  # an SVG opened on its own runs no script
     assert client.get(tune["urls"]["mid"]).content.startswith(b"MThd")
     assert client.get(tune["urls"]["wav"]).content.startswith(b"RIFF")
+
+
+@pytest.mark.skipif(bool(missing_tools(["png"]) or pdf_tools_missing()),
+                    reason="rsvg-convert, abcm2ps or ps2pdf missing")
+def test_a_tune_as_a_png_score_and_a_printable_pdf_page(client, generated):
+    tune = generated["tunes"][0]
+    png, pdf = (client.get(tune["urls"][fmt]) for fmt in ("png", "pdf"))
+    assert png.headers["content-type"] == "image/png" and png.content.startswith(b"\x89PNG")
+    assert pdf.headers["content-type"] == "application/pdf" and pdf.content.startswith(b"%PDF")
+    assert client.get(tune["urls"]["pdf"]).content == pdf.content  # made once, then served
+
+
+def test_without_ghostscript_the_pdf_page_names_it(client, generated, monkeypatch):
+    from tunesmith.store import library
+
+    monkeypatch.setattr(library, "pdf_tools_missing", lambda: ["ps2pdf"])
+    answer = client.get(generated["tunes"][0]["urls"]["pdf"])
+    assert answer.status_code == 503 and "ps2pdf" in answer.json()["error"]
 
 
 @pytest.mark.parametrize(

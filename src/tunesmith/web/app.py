@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import dataclasses
 import inspect
+import os
 import re
 import threading
 import time
@@ -52,6 +53,7 @@ from tunesmith.store.library import (
     UnknownKept,
     pdf_tools_missing,
     tune_text,
+    tunebook_pdf,
 )
 from tunesmith.web.guard import API_CSP, DOCS_PATHS, PAGE_CSP, Guard
 from tunesmith.web.jobs import JobPool
@@ -338,7 +340,9 @@ class Workshop:
         path, tag = self.store.path(tune_id, fmt), query.tag(fmt)
         stem = f"{tune_id}.{tag}" if tag else tune_id  # the tag is made of validated numbers and letters only
         path = path.with_name(f"{stem}.{fmt}")
-        if not path.is_file():
+        if not path.is_file() and fmt == "pdf":  # printed as the tune book prints: abcm2ps, then ps2pdf
+            _write_once(path, tunebook_pdf(self.store.text(tune_id), self.render_options.timeout_s * 2))
+        elif not path.is_file():
             text = self.store.text(tune_id)
             options = self.options_for(tune_id, query, text)
             render_tune(practice_text(text, query) if fmt in ("wav", "mid") else text, [fmt], self.store.folder,
@@ -562,9 +566,11 @@ def _add_routes(app: FastAPI, shop: Workshop) -> None:
     async def tune_file(
         query: Annotated[TuneQuery, Query()],
         tune_id: str = PathParam(pattern=ID_PATTERN, description="32 hex digits, as /api/generate gave it"),
-        fmt: Literal["abc", "mid", "wav", "svg"] = PathParam(description="abc, mid, wav or svg"),
+        fmt: Literal["abc", "mid", "wav", "svg", "png", "pdf"] = PathParam(description="abc, mid, wav, svg, png "
+                                                                                       "or pdf"),
     ) -> Response:
-        """A tune as ABC text, MIDI, WAV audio or an SVG score (rendered on first request). For practice,
+        """A tune as ABC text, MIDI, WAV audio, or its score as SVG, PNG or a printable PDF page (rendered on
+        first request). For practice,
         `tempo` 50-150 % of its own, `count_in` a bar of clicks first, and only a `part` or bars `first`-`last`
         (to loop on the page); `layout=phone` draws the score for a narrow screen."""
         try:
@@ -701,9 +707,20 @@ def _with_tool_errors(fn: Callable, *args: object) -> object:
         raise ApiError(503, str(error)) from None
 
 
+def _write_once(path: Path, data: bytes) -> None:
+    """Write a file whole or not at all, so a request beside this one never serves half of it."""
+    part = path.with_name(f"{path.name}.{os.getpid()}.{threading.get_ident()}.part")
+    part.write_bytes(data)
+    part.replace(path)
+
+
 def _rendered_or_error(shop: Workshop, tune_id: str, fmt: str, query: TuneQuery | None = None) -> Path:
     try:
         return _with_tool_errors(shop.rendered, tune_id, fmt, query)
+    except ToolsMissing as error:  # the PDF page's tools (abcm2ps, ps2pdf)
+        raise ApiError(503, str(error)) from None
+    except LibraryError as error:
+        raise ApiError(422, str(error).replace("the PDF tune book", "the PDF page"), "abc") from None
     except UnknownTune:
         raise ApiError(404, "no such tune", "tune_id") from None
     except PracticeError as error:

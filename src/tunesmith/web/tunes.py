@@ -14,7 +14,8 @@ from pathlib import Path
 from tunesmith.abc.text import meter_fraction
 from tunesmith.web.schema import METER_PATTERN, RHYTHM_PATTERN, ApiError
 
-MEDIA = {"abc": "text/plain; charset=utf-8", "mid": "audio/midi", "wav": "audio/wav", "svg": "image/svg+xml"}
+MEDIA = {"abc": "text/plain; charset=utf-8", "mid": "audio/midi", "wav": "audio/wav", "svg": "image/svg+xml",
+         "png": "image/png", "pdf": "application/pdf"}
 
 
 def tune_urls(tune_id: str) -> dict[str, str]:
