@@ -202,7 +202,8 @@ def add_cowrite_parsers(sub: argparse._SubParsersAction) -> None:
 
     var = sub.add_parser("vary", help="a variation of your tune: its main beats and cadences kept",
                          formatter_class=fmt)
-    var.add_argument("--amount", type=real(0, 1), default=0.3, help="share of the full bars written again")
+    var.add_argument("--amount", type=real(0, 1), default=0.3,
+                     help="about this share of the notes on the main beats changes (default: 0.3)")
     _common_options(var, VARY_CANDIDATES)
     var.set_defaults(func=checked(var, cmd_vary))
 

@@ -226,12 +226,22 @@ def variable_bars(text: str) -> list[int]:
             and bars[i].expected and bars[i].duration == bars[i].expected]
 
 
+def bars_to_rewrite(amount: float, meter: str, eligible: int) -> int:
+    """How many of the `eligible` bars a variation rewrites so that about `amount` of the main-beat notes
+    change: a rewritten bar keeps the note on its first beat, so it changes at most (b - 1) / b of its b
+    main beats. Example: (0.3, "C|", 14) -> 8 (a reel's bar has two main beats)."""
+    beats = len(main_beats(meter))
+    changed_per_bar = (beats - 1) / beats if beats > 1 else 1.0
+    return max(1, min(eligible, round(amount / changed_per_bar * eligible)))
+
+
 def choose_bars(text: str, amount: float, rng: random.Random) -> list[int]:
-    """round(amount x full bars) bars to rewrite (at least one), no two side by side where the tune allows it."""
+    """The bars to rewrite for a variation changing about `amount` of the main-beat notes (bars_to_rewrite),
+    no two side by side where the tune allows it."""
     eligible = variable_bars(text)
     if not eligible:
         raise GapError("the tune has no full bar a variation may rewrite (each ends a part)")
-    want = max(1, min(len(eligible), round(amount * len(eligible))))
+    want = bars_to_rewrite(amount, _meter(text), len(eligible))
     order = eligible[:]
     rng.shuffle(order)
     chosen: list[int] = []
@@ -244,10 +254,10 @@ def choose_bars(text: str, amount: float, rng: random.Random) -> list[int]:
 
 def vary(model: TrainedModel, text: str, amount: float = 0.3, *, candidates: int = VARY_CANDIDATES,
          settings: SamplingSettings | None = None, seed: int | None = None, reading: str = LEFT) -> Written:
-    """A variation: `amount` of the full bars written again one by one, each a candidate that keeps the note
-    on the bar's first beat (the model's favourite of those), never the old bar itself when another was
-    written; the last bar of each part (the cadences) and a pickup are kept. On the shipped model, 86 % of the
-    notes on the main beats (kept_beats) sound as before at amount 0.3 (MODEL.md)."""
+    """A variation changing about `amount` of the notes on the main beats: bars written again one by one
+    (choose_bars), each a candidate that keeps the note on the bar's first beat (the model's favourite of
+    those), never the old bar itself when another was written; the last bar of each part (the cadences) and
+    a pickup are kept. kept_beats measures what sounds as before (MODEL.md has the shipped model's figures)."""
     if not 0 < amount <= 1:
         raise ValueError(f"amount must be above 0 and at most 1 (got {amount})")
     seed = fresh_seed() if seed is None else seed
@@ -278,5 +288,6 @@ def _keeps_downbeat(text: str, cuts: list[int], bar: int, middle: str, downbeat:
     return downbeat is not None and _downbeat(written) == downbeat
 
 
-__all__ = ["BOTH", "DEFAULT_CANDIDATES", "LEFT", "GapError", "Written", "bar_span", "beat_pitches", "choose_bars",
+__all__ = ["BOTH", "DEFAULT_CANDIDATES", "LEFT", "GapError", "Written", "bar_span", "bars_to_rewrite", "beat_pitches",
+           "choose_bars",
            "continue_tune", "fill", "kept_beats", "main_beats", "vary", "write_gap"]

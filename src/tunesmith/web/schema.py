@@ -238,7 +238,7 @@ class ContinueRequest(CowriteRequest):
 class VaryRequest(CowriteRequest):
     """A variation: a share of the full bars written again, the main beats and cadences kept."""
 
-    amount: float = Field(0.3, ge=0.05, le=1, description="share of the full bars written again")
+    amount: float = Field(0.3, ge=0.05, le=1, description="share of the main-beat notes to change (about)")
     candidates: int = Field(8, ge=1, le=MAX_CANDIDATES, description="candidates for each bar")
 
 
