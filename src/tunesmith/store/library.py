@@ -524,24 +524,25 @@ def pdf_tools_missing() -> list[str]:
     return [tool for tool in ("abcm2ps", "ps2pdf") if shutil.which(tool) is None]
 
 
-def tunebook_pdf(book: str, timeout: float = 120) -> bytes:
-    """A tune book as PDF bytes. Needs abcm2ps and ps2pdf on PATH; ToolsMissing names them otherwise."""
+def tunebook_pdf(book: str, timeout: float = 120, what: str = "the PDF tune book") -> bytes:
+    """A tune book as PDF bytes. Needs abcm2ps and ps2pdf on PATH; ToolsMissing names them otherwise.
+    `what` names the PDF in a tool's error ("the PDF page" for one tune)."""
     missing = pdf_tools_missing()
     if missing:
         raise ToolsMissing(f"a PDF tune book needs {' and '.join(missing)}: install them with "
                            "`apt-get install abcm2ps ghostscript` (the .abc tune book needs nothing)")
     with tempfile.TemporaryDirectory(prefix="tunesmith-book-") as work:
         Path(work, "book.abc").write_bytes(tool_bytes(disarm_directives(book)))  # tune text never names a file
-        _run_pdf_tool(["abcm2ps", "-O", "book.ps", "book.abc"], work, timeout, "book.ps")
-        _run_pdf_tool(["ps2pdf", "book.ps", "book.pdf"], work, timeout, "book.pdf")
+        _run_pdf_tool(["abcm2ps", "-O", "book.ps", "book.abc"], work, timeout, "book.ps", what)
+        _run_pdf_tool(["ps2pdf", "book.ps", "book.pdf"], work, timeout, "book.pdf", what)
         return Path(work, "book.pdf").read_bytes()
 
 
-def _run_pdf_tool(argv: list[str], work: str, timeout: float, made: str) -> None:
+def _run_pdf_tool(argv: list[str], work: str, timeout: float, made: str, what: str) -> None:
     try:
         code, output = run_tool(argv, work, timeout)
     except ToolTimeout as error:
-        raise LibraryError(f"the PDF tune book: {error}") from None
+        raise LibraryError(f"{what}: {error}") from None
     if code != 0 or not Path(work, made).is_file():
         last = next((line for line in reversed(output.splitlines()) if line.strip()), "no message")
-        raise LibraryError(f"the PDF tune book: {argv[0]} wrote no {made} (exit {code}): {last}")
+        raise LibraryError(f"{what}: {argv[0]} wrote no {made} (exit {code}): {last}")

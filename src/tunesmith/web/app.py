@@ -340,10 +340,12 @@ class Workshop:
         path, tag = self.store.path(tune_id, fmt), query.tag(fmt)
         stem = f"{tune_id}.{tag}" if tag else tune_id  # the tag is made of validated numbers and letters only
         path = path.with_name(f"{stem}.{fmt}")
-        if not path.is_file() and fmt == "pdf":  # printed as the tune book prints: abcm2ps, then ps2pdf
-            _write_once(path, tunebook_pdf(self.store.text(tune_id), self.render_options.timeout_s * 2))
-        elif not path.is_file():
-            text = self.store.text(tune_id)
+        if path.is_file():
+            return path
+        text = self.store.text(tune_id)
+        if fmt == "pdf":  # printed as the tune book prints: abcm2ps, then ps2pdf
+            _write_once(path, tunebook_pdf(text, self.render_options.timeout_s * 2, what="the PDF page"))
+        else:
             options = self.options_for(tune_id, query, text)
             render_tune(practice_text(text, query) if fmt in ("wav", "mid") else text, [fmt], self.store.folder,
                         stem, options)
@@ -720,7 +722,7 @@ def _rendered_or_error(shop: Workshop, tune_id: str, fmt: str, query: TuneQuery 
     except ToolsMissing as error:  # the PDF page's tools (abcm2ps, ps2pdf)
         raise ApiError(503, str(error)) from None
     except LibraryError as error:
-        raise ApiError(422, str(error).replace("the PDF tune book", "the PDF page"), "abc") from None
+        raise ApiError(422, str(error), "abc") from None
     except UnknownTune:
         raise ApiError(404, "no such tune", "tune_id") from None
     except PracticeError as error:
