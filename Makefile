@@ -27,14 +27,24 @@ test: $(INSTALLED)
 	$(BIN)/ruff check src tests
 	$(BIN)/python -m pytest -q
 
-# The fault and fuzz tests at full scale (not in CI; about 4 hours on 2 cores, run it alone): every entry
+# The fault and fuzz tests at full scale (not in CI; about 4 hours of one core, run it alone): every entry
 # point its floor of inputs (100,000 for most: tests/fuzz_report.py), 20 SIGKILLs during training, 50x the
-# hypothesis examples, the 50 MB tune book. fuzz-report.json holds each count beside its floor; the run fails
-# below a floor or on any crash or hang. TUNESMITH_FUZZ_SCALE=0.01 make fuzz: a rehearsal in minutes.
+# hypothesis examples, the 50 MB tune book. FUZZ_JOBS processes (one a core) take every n-th test each and
+# write what each test fed into fuzz-journal/; `make fuzz` again resumes, running only the tests not yet
+# passed. fuzz-report.json adds the journal up; the run fails below a floor or on any crash, hang or failed
+# test. TUNESMITH_FUZZ_SCALE=0.01 make fuzz: a rehearsal in minutes (its own records in the same journal).
+FUZZ_JOBS ?= 2
+FUZZ_JOURNAL ?= fuzz-journal
+FUZZ_TESTS = tests/test_fuzz.py tests/test_fuzz_web.py tests/test_checkpoint_tamper.py tests/test_faults.py
 fuzz: $(INSTALLED)
-	HYPOTHESIS_PROFILE=fuzz TUNESMITH_FUZZ_SCALE=$${TUNESMITH_FUZZ_SCALE:-1} TUNESMITH_FUZZ_REPORT=fuzz-report.json \
-		PYTHONPATH=tests $(BIN)/python -m pytest -q -s -p fuzz_report \
-		tests/test_fuzz.py tests/test_fuzz_web.py tests/test_checkpoint_tamper.py tests/test_faults.py
+	mkdir -p $(FUZZ_JOURNAL)
+	export HYPOTHESIS_PROFILE=fuzz TUNESMITH_FUZZ_SCALE=$${TUNESMITH_FUZZ_SCALE:-1} \
+		TUNESMITH_FUZZ_JOURNAL=$(FUZZ_JOURNAL) OMP_NUM_THREADS=1 PYTHONPATH=tests; \
+	for k in $$(seq $(FUZZ_JOBS)); do \
+		TUNESMITH_FUZZ_SHARD=$$k/$(FUZZ_JOBS) $(BIN)/python -m pytest -q -s -p fuzz_report -p no:cacheprovider \
+			--basetemp=$(FUZZ_JOURNAL)/tmp-$$k $(FUZZ_TESTS) > $(FUZZ_JOURNAL)/shard-$$k.log 2>&1 & \
+	done; wait; \
+	$(BIN)/python tests/fuzz_report.py $(FUZZ_JOURNAL) fuzz-report.json
 
 # Tunesmith against the MIT lab on this machine (about 45 minutes on 2 cores; run it alone):
 # benchmarks/results/<date>.json and .md. BENCH_ARGS=--quick for a smoke test in seconds.

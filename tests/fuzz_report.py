@@ -21,11 +21,12 @@ import os
 import random
 import signal
 import time
-from collections import deque
+from collections import Counter, defaultdict, deque
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from functools import cache
+from pathlib import Path
 
 import pytest
 
@@ -248,23 +249,136 @@ def unique(texts: Iterable[str]) -> Iterator[str]:
             yield text
 
 
+# ---------------------------------------------------------------- the journal: shards and resuming
+
+# TUNESMITH_FUZZ_JOURNAL names a folder. Each test that finishes adds one JSON line there: its outcome and
+# what it fed each entry point. A run that stops (a session ends, a machine reboots) starts again where it
+# stopped, because a test already passed at this scale and profile is not run again. Shards
+# (TUNESMITH_FUZZ_SHARD=k/n) are processes that take every n-th test each, so n cores share the hours;
+# each writes its own file, and the report adds every file up: the counts of tests that ran in one
+# process, or in two, or on two days, are the same sums.
+JOURNAL = os.environ.get("TUNESMITH_FUZZ_JOURNAL")
+SHARD = os.environ.get("TUNESMITH_FUZZ_SHARD")
+
+
+def parse_shard(text: str) -> tuple[int, int]:
+    """"k/n" (1 <= k <= n) as (k, n); a one-line ValueError for anything else."""
+    try:
+        k, n = (int(part) for part in text.split("/"))
+    except ValueError:
+        raise ValueError(f"TUNESMITH_FUZZ_SHARD={text!r}: expected k/n, e.g. 1/2") from None
+    if not 1 <= k <= n:
+        raise ValueError(f"TUNESMITH_FUZZ_SHARD={text!r}: k must be between 1 and n")
+    return k, n
+
+
+def journal_records(folder: str | os.PathLike, scale: float = SCALE, profile: str = PROFILE) -> list[dict]:
+    """Every test recorded in folder's *.jsonl at this scale and profile, the newest record of each test
+    last (a test run again after a failure replaces its earlier record). A torn last line is skipped."""
+    newest: dict[str, dict] = {}
+    for path in sorted(Path(folder).glob("*.jsonl")):
+        for line in path.read_text().splitlines():
+            try:
+                record = json.loads(line)
+            except json.JSONDecodeError:  # a process killed while writing its last line
+                continue
+            if record.get("scale") == scale and record.get("profile") == profile:
+                newest.pop(record["test"], None)
+                newest[record["test"]] = record
+    return list(newest.values())
+
+
+def _journal_path() -> Path:
+    name = f"shard-{SHARD.replace('/', '-of-')}" if SHARD else "all"
+    return Path(JOURNAL) / f"{name}.jsonl"
+
+
+def _append(record: dict) -> None:
+    path = _journal_path()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "a") as handle:
+        handle.write(json.dumps(record) + "\n")
+        handle.flush()
+        os.fsync(handle.fileno())
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config, items: list) -> None:
+    """Keep this shard's tests, less those the journal has passed already."""
+    kept = items
+    if SHARD:
+        k, n = parse_shard(SHARD)
+        kept = [item for index, item in enumerate(kept) if index % n == k - 1]
+    if JOURNAL:
+        done = {record["test"] for record in journal_records(JOURNAL) if record["outcome"] == "passed"}
+        kept = [item for item in kept if item.nodeid not in done]
+    deselected = [item for item in items if item not in kept]
+    if deselected:
+        config.hook.pytest_deselected(items=deselected)
+        items[:] = kept
+
+
+_PHASES: dict[str, list[str]] = defaultdict(list)  # each test's setup, call and teardown outcomes
+
+
+def pytest_runtest_logreport(report: pytest.TestReport) -> None:
+    if JOURNAL:
+        _PHASES[report.nodeid].append(report.outcome)
+
+
+def _outcome(nodeid: str) -> str:
+    phases = _PHASES.pop(nodeid, ["failed"])
+    return next((outcome for outcome in ("failed", "skipped") if outcome in phases), "passed")
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_protocol(item: pytest.Item, nextitem: pytest.Item | None):
+    tried_before, findings_before, started = Counter(TRIED), len(FINDINGS), time.monotonic()
+    yield
+    if JOURNAL:
+        added = {name: count - tried_before[name] for name, count in TRIED.items() if count > tried_before[name]}
+        _append({"test": item.nodeid, "scale": SCALE, "profile": PROFILE, "shard": SHARD,
+                 "outcome": _outcome(item.nodeid), "seconds": round(time.monotonic() - started, 1),
+                 "tried": added, "findings": [asdict(finding) for finding in FINDINGS[findings_before:]]})
+
+
 # ---------------------------------------------------------------- the report (pytest plugin hooks)
 
 
-def summary() -> dict:
+def summary(records: list[dict] | None = None) -> dict:
+    """The report: from journal records when there are some (every shard and earlier run), else from
+    what this process tried."""
+    if records is None:
+        records = journal_records(JOURNAL) if JOURNAL else []
+    if records:
+        counts: Counter[str] = Counter()
+        for record in records:
+            counts.update(record["tried"])
+        findings = [finding for record in records for finding in record["findings"]]
+        failed = sorted(record["test"] for record in records if record["outcome"] == "failed")
+        seconds = sum(record["seconds"] for record in records)
+    else:
+        counts, findings, failed = TRIED, [asdict(finding) for finding in FINDINGS], []
+        seconds = time.monotonic() - STARTED
     entry_points = {}
-    for name in sorted(set(TRIED) | set(FLOORS)):
+    for name in sorted(set(counts) | set(FLOORS)):
         wanted = floor(name) if name in FLOORS else None
-        entry_points[name] = {"tried": TRIED[name], "floor": wanted, "met": wanted is None or TRIED[name] >= wanted}
+        entry_points[name] = {"tried": counts[name], "floor": wanted, "met": wanted is None or counts[name] >= wanted}
     return {
         "profile": PROFILE,
         "scale": SCALE,
         "floor_at_full_scale": GOAL,
-        "seconds": round(time.monotonic() - STARTED, 1),
+        "seconds": round(seconds, 1),
+        "tests": len(records) or None,
+        "failed_tests": failed,
         "below_floor": [name for name, entry in entry_points.items() if not entry["met"]],
-        "findings": [asdict(finding) for finding in FINDINGS],
+        "findings": findings,
         "entry_points": entry_points,
     }
+
+
+def passes(report: dict) -> bool:
+    return not (report["below_floor"] or report["findings"] or report["failed_tests"])
 
 
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
@@ -273,17 +387,47 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     if path:
         with open(path, "w") as handle:
             json.dump(report, handle, indent=1)
-    if report["below_floor"] or report["findings"]:
+    # A shard feeds only its own entry points: the floors are the whole run's to meet (main, below).
+    if report["findings"] or (not SHARD and not passes(report)):
         session.exitstatus = pytest.ExitCode.TESTS_FAILED
 
 
-def pytest_terminal_summary(terminalreporter: object) -> None:
-    report = summary()
-    write = terminalreporter.write_line
-    write(f"fuzz: scale {SCALE:g}, {len(report['entry_points'])} entry points, "
-          f"{len(report['below_floor'])} below their floor, {len(report['findings'])} crashes or hangs")
+def summary_lines(report: dict) -> list[str]:
+    lines = [f"fuzz: scale {report['scale']:g}, {len(report['entry_points'])} entry points, "
+             f"{len(report['below_floor'])} below their floor, {len(report['findings'])} crashes or hangs, "
+             f"{len(report['failed_tests'])} tests failed"]
     for name in report["below_floor"]:
         entry = report["entry_points"][name]
-        write(f"  below the floor: {name}: {entry['tried']:,} of {entry['floor']:,}")
-    for finding in report["findings"][:10]:
-        write(f"  {finding['kind']} in {finding['entry_point']}: {finding['error'][:200]}")
+        lines.append(f"  below the floor: {name}: {entry['tried']:,} of {entry['floor']:,}")
+    lines += [f"  {finding['kind']} in {finding['entry_point']}: {finding['error'][:200]}"
+              for finding in report["findings"][:10]]
+    lines += [f"  failed: {test}" for test in report["failed_tests"][:10]]
+    return lines
+
+
+def pytest_terminal_summary(terminalreporter: object) -> None:
+    for line in summary_lines(summary()):
+        terminalreporter.write_line(line)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """python tests/fuzz_report.py JOURNAL REPORT: add up the journal of a sharded or resumed run (at the
+    scale and profile of the environment), write the report, print its summary, exit 1 below a floor."""
+    import argparse
+
+    parser = argparse.ArgumentParser(description=main.__doc__)
+    parser.add_argument("journal", help="the folder TUNESMITH_FUZZ_JOURNAL named")
+    parser.add_argument("report", help="where to write the report (JSON)")
+    args = parser.parse_args(argv)
+    records = journal_records(args.journal)
+    if not records:
+        print(f"{args.journal}: no tests recorded at scale {SCALE:g}, profile {PROFILE}")
+        return 1
+    report = summary(records)
+    Path(args.report).write_text(json.dumps(report, indent=1) + "\n")
+    print("\n".join(summary_lines(report)))
+    return 0 if passes(report) else 1
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
