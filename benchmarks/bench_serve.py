@@ -7,7 +7,7 @@ The server runs as its own process (`python -m tunesmith serve`), exactly as a u
 it, with TUNESMITH_HOME in a temporary folder. Each client repeats what a person does on
 the page: generate two tunes, draw both scores, edit one (render), fetch its MIDI, play
 one (WAV), check the health line, and every fourth round keep a tune and list the book.
-Reports requests/s, p50/p95 latency (overall and per endpoint), errors (any status other
+Reports requests/s, p50/p95/p99 latency (overall and per endpoint), errors (any status other
 than 2xx, 429 included, or a failed connection), the server's peak resident memory
 (VmHWM), and whether kept.abc holds exactly the tunes kept. Rounds still running at the
 deadline are finished, so `seconds` is a little over --seconds; requests/s divides by it.
@@ -20,7 +20,6 @@ import asyncio
 import os
 import random
 import socket
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -146,9 +145,19 @@ def percentile(values: list[float], share: float) -> float:
     return ordered[min(len(ordered) - 1, int(share * len(ordered)))] if ordered else 0.0
 
 
+SHARES = (50, 95, 99)  # the latency percentiles every load figure reports, beside the max
+
+
+def latency_ms(values: list[float]) -> dict:
+    """p50, p95, p99 and max of values (seconds) in milliseconds; None for each when there are none."""
+    if not values:
+        return {**{f"p{share}_ms": None for share in SHARES}, "max_ms": None}
+    return {**{f"p{share}_ms": round(1000 * percentile(values, share / 100), 1) for share in SHARES},
+            "max_ms": round(1000 * max(values), 1)}
+
+
 def latency(values: list[float]) -> dict:
-    return {"count": len(values), "p50_ms": round(1000 * statistics.median(values), 1) if values else None,
-            "p95_ms": round(1000 * percentile(values, 0.95), 1), "max_ms": round(1000 * max(values, default=0), 1)}
+    return {"count": len(values), **latency_ms(values)}
 
 
 def figures(record: Recorder, args: argparse.Namespace, elapsed: float, rounds: list[int], rss: float | None,

@@ -34,8 +34,8 @@ from benchmarks.bench_serve import (
     METERS,
     Recorder,
     free_port,
+    latency_ms,
     peak_rss_mb,
-    percentile,
     start_server,
     wait_until_up,
 )
@@ -69,8 +69,7 @@ def route_figures(samples: list[tuple[str, float, int]]) -> dict:
     return {
         "requests": len(samples),
         "errors": sum(is_error(status) for _, _, status in samples),
-        **{f"p{share}_ms": round(1000 * percentile(seconds, share / 100), 1) for share in (50, 95, 99)},
-        "max_ms": round(1000 * max(seconds, default=0), 1),
+        **latency_ms(seconds),
     }
 
 

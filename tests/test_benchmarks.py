@@ -81,3 +81,11 @@ def test_lab_model_takes_tunesmith_weights():
     ours_logits, _ = ours(x)
     theirs_logits, _ = Scored(theirs)(x)
     assert torch.equal(ours_logits, theirs_logits)
+
+
+def test_load_figures_give_p50_p95_p99_and_max():
+    from benchmarks.bench_serve import latency
+
+    seconds = [i / 1000 for i in range(1, 1001)]  # 1 ms .. 1000 ms
+    assert latency(seconds) == {"count": 1000, "p50_ms": 501.0, "p95_ms": 951.0, "p99_ms": 991.0, "max_ms": 1000.0}
+    assert latency([]) == {"count": 0, "p50_ms": None, "p95_ms": None, "p99_ms": None, "max_ms": None}

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1] / "src" / "tunesmith"
-LAYER = {"abc": 0, "data": 1, "models": 1, "store": 2, "learn": 3, "sample": 3, "judge": 4, "render": 4,
+LAYER = {"_lazy": 0, "abc": 0, "data": 1, "models": 1, "store": 2, "learn": 3, "sample": 3, "judge": 4, "render": 4,
          "cli": 5, "web": 5, "__main__": 6, "__init__": 7}
 
 
@@ -61,6 +61,17 @@ def test_notation_loads_without_torch():
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "[]", f"importing {modules} loaded torch: {result.stdout.strip()[:200]}"
+
+
+def test_a_module_is_there_without_its_own_import():
+    """`import tunesmith` alone reaches every module through its subpackage, loading each on first use."""
+    code = ("import sys, tunesmith\nloaded = 'tunesmith.data.corpus' in sys.modules\n"
+            "print(loaded, tunesmith.data.corpus.load_corpus.__name__, tunesmith.abc.text.split_tunebook.__name__)\n"
+            "try:\n    tunesmith.data.no_such_module\nexcept AttributeError as error:\n    print(error)")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.splitlines() == ["False load_corpus split_tunebook",
+                                          "module 'tunesmith.data' has no attribute 'no_such_module'"]
 
 
 def test_no_import_cycles():

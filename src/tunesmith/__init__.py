@@ -5,12 +5,15 @@
     print(tunesmith.generate(model, num=2, key="D", meter="C|", seed=1)[0])
 
 The names below are imported when first used (PEP 562), so that `import tunesmith.abc.text` loads
-the notation layer alone and not torch with the models.
+the notation layer alone and not torch with the models. Subpackages and their modules are imported on
+first use too, so `tunesmith.data.corpus` needs no import of its own.
 """
 
 from __future__ import annotations
 
 import importlib
+
+from tunesmith._lazy import submodules
 
 __version__ = "0.1.0"
 
@@ -44,10 +47,13 @@ _SOURCES = {
 __all__ = sorted(_SOURCES)
 
 
+_submodule = submodules(__name__)
+
+
 def __getattr__(name: str) -> object:
-    """A public name, imported from its module on first use and kept here after."""
+    """A public name, imported from its module on first use and kept here after; or a subpackage."""
     if name not in _SOURCES:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+        return _submodule(name)
     value = getattr(importlib.import_module(_SOURCES[name]), name)
     globals()[name] = value
     return value
