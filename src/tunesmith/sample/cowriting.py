@@ -165,7 +165,7 @@ def continue_tune(model: TrainedModel, text: str, part: str = "B", *, candidates
     if wanted != len(starts):
         have = ", ".join(chr(65 + i) for i in range(len(starts)))
         raise GapError(f"the tune has parts {have}: it can be continued with part {chr(65 + len(starts))} "
-                       f"(write a part again with fill --part)")
+                       "(to write one of them again, fill it)")
     length = len(next_part_lengths(read_bars(text, cuts)))
     samples = _usable(write_gap(model, text, count, count + length, candidates=candidates, settings=settings,
                                 seed=seed, final_degree=1, reading=reading), f"part {part.upper()}")
