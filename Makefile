@@ -32,7 +32,9 @@ test: $(INSTALLED)
 # hypothesis examples, the 50 MB tune book. FUZZ_JOBS processes (one a core) take every n-th test each and
 # write what each test fed into fuzz-journal/; `make fuzz` again resumes, running only the tests not yet
 # passed. fuzz-report.json adds the journal up; the run fails below a floor or on any crash, hang or failed
-# test. TUNESMITH_FUZZ_SCALE=0.01 make fuzz: a rehearsal in minutes (its own records in the same journal).
+# test. Each shard's temporary files are outside the checkout, where a test that reads the working folder
+# cannot see another shard's come and go. TUNESMITH_FUZZ_SCALE=0.01 make fuzz: a rehearsal in minutes (its
+# own records in the same journal).
 FUZZ_JOBS ?= 2
 FUZZ_JOURNAL ?= fuzz-journal
 FUZZ_TESTS = tests/test_fuzz.py tests/test_fuzz_web.py tests/test_checkpoint_tamper.py tests/test_faults.py
@@ -42,7 +44,7 @@ fuzz: $(INSTALLED)
 		TUNESMITH_FUZZ_JOURNAL=$(FUZZ_JOURNAL) OMP_NUM_THREADS=1 PYTHONPATH=tests; \
 	for k in $$(seq $(FUZZ_JOBS)); do \
 		TUNESMITH_FUZZ_SHARD=$$k/$(FUZZ_JOBS) $(BIN)/python -m pytest -q -s -p fuzz_report -p no:cacheprovider \
-			--basetemp=$(FUZZ_JOURNAL)/tmp-$$k $(FUZZ_TESTS) > $(FUZZ_JOURNAL)/shard-$$k.log 2>&1 & \
+			--basetemp=$${TMPDIR:-/tmp}/tunesmith-fuzz-$$k $(FUZZ_TESTS) > $(FUZZ_JOURNAL)/shard-$$k.log 2>&1 & \
 	done; wait; \
 	$(BIN)/python tests/fuzz_report.py $(FUZZ_JOURNAL) fuzz-report.json
 
