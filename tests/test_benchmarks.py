@@ -89,3 +89,16 @@ def test_load_figures_give_p50_p95_p99_and_max():
     seconds = [i / 1000 for i in range(1, 1001)]  # 1 ms .. 1000 ms
     assert latency(seconds) == {"count": 1000, "p50_ms": 501.0, "p95_ms": 951.0, "p99_ms": 991.0, "max_ms": 1000.0}
     assert latency([]) == {"count": 0, "p50_ms": None, "p95_ms": None, "p99_ms": None, "max_ms": None}
+
+
+def test_variations_are_put_to_the_classifier_against_each_real_set(oneills_split):
+    from benchmarks.cowrite import MIN_C2ST_TUNES, _told_apart
+
+    texts = [tune.text for tune in oneills_split.train[:80]]
+    found = _told_apart(texts[:40], {"the tunes varied": texts[:40], "other real tunes": texts[40:80],
+                                     "too few": texts[40:40 + MIN_C2ST_TUNES - 1]}, seed=0)
+    assert set(found) == {"classifier accuracy against the tunes varied", "classifier accuracy against other real tunes"}
+    same = found["classifier accuracy against the tunes varied"]
+    assert same["tunes"] == {"generated": 40, "real": 40}
+    assert same["gradient_boosting"] <= 0.6  # the same tunes on both sides: nothing to tell them apart by
+    assert 0 <= found["classifier accuracy against other real tunes"]["gradient_boosting"] <= 1
