@@ -149,7 +149,9 @@ def vary_figures(model, texts: list[str], seed: int, amount: float = 0.3, others
             "every bar right": _share(right, len(shares)),
             "seconds per variation": round(seconds / max(len(shares), 1), 2),
             **_told_apart(varied, {"the tunes varied": originals, "other real tunes": list(others)[:len(varied)]},
-                          seed)}
+                          seed),
+            # What the test gives for real against real: the tunes varied against the same other tunes.
+            "baseline": _told_apart(originals, {"other real tunes": list(others)[:len(varied)]}, seed)}
 
 
 MIN_C2ST_TUNES = 20  # per side: fewer, and five folds say nothing

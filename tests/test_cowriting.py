@@ -20,11 +20,13 @@ from tunesmith.sample.cowriting import (
     bars_to_rewrite,
     choose_bars,
     continue_tune,
+    echoes,
     fill,
     kept_beats,
     main_beats,
     variable_bars,
     vary,
+    vary_label,
     write_gap,
 )
 from tunesmith.store.checkpoint import load_model
@@ -34,6 +36,9 @@ REEL = ("X:1\nT:Test Reel\nM:C|\nL:1/8\nK:D\n"
 JIG = ("X:1\nT:Test Jig\nM:6/8\nL:1/8\nK:G\n"
        "|:D|GBd gdB|cAF DEF|GBd gdB|1 cAF G2:|2 cAF GBd||\n"
        "|:gfg edB|cAF DEF|gfg edB|cAF G3:|")
+# Bars 1 and 3 alike, and bars 6 and 8: phrases the tune plays again.
+ECHO = ("X:1\nT:Echo Reel\nM:C|\nL:1/8\nK:D\n"
+        "|:A|dfaf gfed|cABc dAFA|dfaf gfed|EFGE D3:|\n|:g|(3fdc ad fgaf|gebe gebe|(3fdc ad fgaf|gefe d3:|")
 TUNES = pytest.mark.parametrize("tune", [REEL, JIG], ids=["reel", "jig"])
 
 
@@ -94,6 +99,17 @@ def test_a_variation_never_touches_a_cadence_or_a_pickup():
     chosen = choose_bars(REEL, 0.15, random.Random(0))
     assert len(chosen) == bars_to_rewrite(0.15, "C|", len(variable_bars(REEL))) == round(0.3 * len(variable_bars(REEL)))
     assert all(b - a > 1 for a, b in zip(chosen, chosen[1:]))  # apart where the tune allows it
+
+
+def test_bars_that_sound_alike_are_chosen_together():
+    assert echoes(ECHO, variable_bars(ECHO)) == {1: [3], 2: [], 6: [8], 7: []}
+    assert echoes(REEL, variable_bars(REEL)) == {bar: [] for bar in variable_bars(REEL)}
+    import random
+
+    for seed in range(20):
+        chosen = choose_bars(ECHO, 0.3, random.Random(seed))
+        assert (1 in chosen) == (3 in chosen) and (6 in chosen) == (8 in chosen), chosen
+        assert 2 <= len(chosen) <= bars_to_rewrite(0.3, "C|", len(variable_bars(ECHO)))
 
 
 # -- fill ---------------------------------------------------------------------------
@@ -185,6 +201,21 @@ def test_vary_rewrites_only_the_chosen_bars_and_keeps_the_cadences(models, name)
     assert set(written.written) <= set(variable_bars(REEL))
     kept, total = kept_beats(REEL, written.text)
     assert total > 0 and 0 <= kept <= total
+
+
+def _music(text: str, bar: int) -> str:
+    cuts = split_at_bars(text)
+    return text[cuts[bar]:cuts[bar + 1]].strip(" \n|:")
+
+
+@MODELS
+def test_a_variation_plays_a_repeated_bar_as_its_new_version(models, name):
+    written = vary(models[name], ECHO, 0.6, seed=1, candidates=2)
+    assert written.echoed and set(written.echoed) <= {3, 8} and _bars_right(written.text)
+    for echo, first in written.echoed.items():
+        assert _music(written.text, echo) == _music(written.text, first) != _music(ECHO, first)
+    label = vary_label(written, "the tune's")
+    assert "bars played again as before: " in label and f"{min(written.echoed)} as " in label
 
 
 def test_vary_amount_is_checked(models):

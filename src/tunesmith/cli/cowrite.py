@@ -117,12 +117,10 @@ def cmd_continue(args: argparse.Namespace) -> int:
 
 
 def cmd_vary(args: argparse.Namespace) -> int:
-    from tunesmith.sample.cowriting import kept_beats, vary
+    from tunesmith.sample.cowriting import kept_beats, vary, vary_label
 
     def label(written) -> str:
-        bars = ", ".join(str(b) for b in written.written)
-        return (f"a variation: bars {bars} (as the file's bar lines count them) written again, "
-                "each keeping its first beat")
+        return vary_label(written, "the file's")
 
     def write(model, text, **kw):
         written = vary(model, text, args.amount, **kw)

@@ -19,15 +19,17 @@ times in one batch and the one the model likes best (the fewest bits per token) 
 from __future__ import annotations
 
 import random
-from dataclasses import dataclass, replace
+from collections import defaultdict
+from dataclasses import dataclass, field, replace
 from fractions import Fraction
 
 import torch
 
 from tunesmith.abc.gaps import GapError, gap_state, next_part_lengths, read_bars
 from tunesmith.abc.reader import Bar, read_tune
-from tunesmith.abc.text import meter_fraction, normalise_newlines, parse_fields
+from tunesmith.abc.text import TOKEN, meter_fraction, normalise_newlines, parse_fields
 from tunesmith.data.infill import (
+    MUSIC,
     bar_span,
     counted_bars,
     fim_ids,
@@ -64,6 +66,8 @@ class Written:
     method: str  # "both sides" (fill in the middle) or "left side" (the bars before the gap only)
     samples: tuple[Sample, ...]  # the kept candidate of each gap written
     candidates: int
+    # vary: bars that repeat another bar of the tune, played as that bar's new version (bar -> the bar it repeats)
+    echoed: dict[int, int] = field(default_factory=dict)
 
     def notes(self, label: str) -> list[str]:
         """N: lines: what was written and how, e.g. "bars 5-8 written again (both sides read, best of 4 ...)"."""
@@ -235,37 +239,64 @@ def bars_to_rewrite(amount: float, meter: str, eligible: int) -> int:
     return max(1, min(eligible, round(amount / changed_per_bar * eligible)))
 
 
+def echoes(text: str, bars: list[int]) -> dict[int, list[int]]:
+    """Each of bars that sounds first, with the later ones among bars that sound the same (the same notes
+    and lengths): the phrases a tune plays again, which a variation keeps playing again.
+    Example: bars 1 and 5 of a reel alike -> {1: [5], 2: [], ...}."""
+    read = read_tune(text).bars
+    alike: dict[tuple, list[int]] = defaultdict(list)
+    for bar in bars:
+        alike[tuple((element.pitch, element.duration) for element in read[bar].elements)].append(bar)
+    return {group[0]: group[1:] for group in alike.values()}
+
+
 def choose_bars(text: str, amount: float, rng: random.Random) -> list[int]:
     """The bars to rewrite for a variation changing about `amount` of the main-beat notes (bars_to_rewrite),
-    no two side by side where the tune allows it."""
+    no two side by side where the tune allows it; a bar comes with the later bars that sound as it does
+    (echoes), which the variation plays as its new version."""
     eligible = variable_bars(text)
     if not eligible:
         raise GapError("the tune has no full bar a variation may rewrite (each ends a part)")
     want = bars_to_rewrite(amount, _meter(text), len(eligible))
-    order = eligible[:]
+    groups = echoes(text, eligible)
+    order = list(groups)
     rng.shuffle(order)
     chosen: list[int] = []
+
+    def room(bar: int) -> bool:  # the bar and its echoes still fit in what is wanted
+        return sum(1 + len(groups[b]) for b in chosen) + 1 + len(groups[bar]) <= want
+
     for bar in order:  # apart first, then side by side if more are wanted
-        if len(chosen) < want and all(abs(bar - other) > 1 for other in chosen):
+        if room(bar) and all(abs(bar - other) > 1 for other in chosen):
             chosen.append(bar)
-    chosen += [bar for bar in order if bar not in chosen][: want - len(chosen)]
-    return sorted(chosen)
+    for bar in order:
+        if bar not in chosen and room(bar):
+            chosen.append(bar)
+    if not chosen:  # every group is larger than wanted: the smallest one
+        chosen = [min(order, key=lambda bar: len(groups[bar]))]
+    return sorted(bar for first in chosen for bar in (first, *groups[first]))
 
 
 def vary(model: TrainedModel, text: str, amount: float = 0.3, *, candidates: int = VARY_CANDIDATES,
          settings: SamplingSettings | None = None, seed: int | None = None, reading: str = LEFT) -> Written:
     """A variation changing about `amount` of the notes on the main beats: bars written again one by one
     (choose_bars), each a candidate that keeps the note on the bar's first beat (the model's favourite of
-    those), never the old bar itself when another was written; the last bar of each part (the cadences) and
-    a pickup are kept. kept_beats measures what sounds as before (MODEL.md has the shipped model's figures)."""
+    those), never the old bar itself when another was written; a bar that repeated an earlier one plays
+    that bar's new version (Written.echoed) where it fits there, so the tune's phrases still come back; the
+    last bar of each part (the cadences) and a pickup are kept. kept_beats measures what sounds as before
+    (MODEL.md has the shipped model's figures)."""
     if not 0 < amount <= 1:
         raise ValueError(f"amount must be above 0 and at most 1 (got {amount})")
     seed = fresh_seed() if seed is None else seed
     read_bars(text, split_at_bars(text))  # a tune the gap constraint cannot line up is refused before any sampling
     chosen_bars = choose_bars(text, amount, random.Random(seed))
-    current, kept = text, []
+    repeated = {echo: first for first, later in echoes(text, chosen_bars).items() for echo in later}
+    current, kept, echoed = text, [], {}
     for n, bar in enumerate(chosen_bars):
         cuts = split_at_bars(current)
+        if bar in repeated and (played := _played_as(current, cuts, bar, repeated[bar])) is not None:
+            current, echoed[bar] = played, repeated[bar]
+            continue
         old = current[cuts[bar]: cuts[bar + 1]]
         downbeat = _downbeat(read_tune(current).bars[bar])
         samples = _usable(write_gap(model, current, bar, bar + 1, candidates=candidates, settings=settings,
@@ -274,7 +305,43 @@ def vary(model: TrainedModel, text: str, amount: float = 0.3, *, candidates: int
                                            -s.bits_per_token))
         current = _joined(current, cuts, bar, bar + 1, best.text)
         kept.append(best)
-    return Written(current, tuple(chosen_bars), _method(reading), tuple(kept), candidates)
+    return Written(current, tuple(chosen_bars), _method(reading), tuple(kept), candidates, echoed)
+
+
+_AROUND_THE_MUSIC = frozenset({"space", "bar", "ending", "comment", "field", "linebreak"})
+
+
+def _music_span(text: str, start: int, end: int) -> tuple[int, int]:
+    """Where the music of the bar text[start:end] lies: from what follows its opening signs and spaces
+    (a tuplet or a slur may come before its first note) to the bar line that closes it (the signs and
+    line breaks around it stay the bar's own)."""
+    tokens = list(TOKEN.finditer(text, start, end))
+    last_note = max(token.end() for token in tokens if token.lastgroup in MUSIC)
+    first = next(token.start() for token in tokens if token.lastgroup not in _AROUND_THE_MUSIC)
+    closing = next((token for token in tokens if token.start() >= last_note and token.lastgroup == "bar"), None)
+    return first, closing.start() if closing is not None else end
+
+
+def _played_as(text: str, cuts: list[int], bar: int, source: int) -> str | None:
+    """The tune with bar's music replaced by bar source's, where the constraint takes it there (a tie or a
+    broken rhythm from the bar before may not allow it); else None."""
+    start, stop = _music_span(text, cuts[bar], cuts[bar + 1])
+    first, last = _music_span(text, cuts[source], cuts[source + 1])
+    middle = text[cuts[bar]:start] + text[first:last] + text[stop:cuts[bar + 1]]
+    state = gap_state(text, cuts, bar, bar + 1)
+    if not (state.push_text(middle) and state.must_end()):
+        return None
+    return _joined(text, cuts, bar, bar + 1, middle)
+
+
+def vary_label(written: Written, counted_as: str) -> str:
+    """What a variation wrote, for its N: line. counted_as says whose bar lines count ("the file's")."""
+    new = ", ".join(str(bar) for bar in written.written if bar not in written.echoed)
+    label = f"a variation: bars {new} (as {counted_as} bar lines count them) written again, each keeping its first beat"
+    if written.echoed:
+        again = ", ".join(f"{bar} as {first}" for bar, first in sorted(written.echoed.items()))
+        label += f"; bars played again as before: {again}"
+    return label
 
 
 def _downbeat(bar: Bar) -> int | None:
@@ -289,5 +356,5 @@ def _keeps_downbeat(text: str, cuts: list[int], bar: int, middle: str, downbeat:
 
 
 __all__ = ["BOTH", "DEFAULT_CANDIDATES", "LEFT", "GapError", "Written", "bar_span", "bars_to_rewrite", "beat_pitches",
-           "choose_bars",
-           "continue_tune", "fill", "kept_beats", "main_beats", "vary", "write_gap"]
+           "choose_bars", "echoes",
+           "continue_tune", "fill", "kept_beats", "main_beats", "vary", "vary_label", "write_gap"]

@@ -40,7 +40,7 @@ from tunesmith.abc.text import parse_fields, split_tunebook, with_notes
 from tunesmith.data.infill import bar_span, split_at_bars
 from tunesmith.judge.sets import make_set
 from tunesmith.render.rendering import RenderError, RenderOptions, ToolMissing, missing_tools, render_tune
-from tunesmith.sample.cowriting import Written, continue_tune, fill, vary
+from tunesmith.sample.cowriting import Written, continue_tune, fill, vary, vary_label
 from tunesmith.sample.sampling import SamplingSettings, fresh_seed, generate
 from tunesmith.sample.service import SamplerService
 from tunesmith.store.checkpoint import SHIPPED_MODEL, TrainedModel, load_model
@@ -298,9 +298,7 @@ class Workshop:
 
     def vary_tune(self, request: VaryRequest, text: str, seed: int) -> dict:
         def label(written: Written) -> str:
-            bars = ", ".join(str(b) for b in written.written)
-            return (f"a variation: bars {bars} (as the tune's bar lines count them) written again, "
-                    "each keeping its first beat")
+            return vary_label(written, "the tune's")
 
         return self.cowrite("vary", request, seed, lambda model, **kw: vary(model, text, request.amount, **kw),
                             f"vary, amount {request.amount}", label)
