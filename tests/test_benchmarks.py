@@ -97,7 +97,8 @@ def test_variations_are_put_to_the_classifier_against_each_real_set(oneills_spli
     texts = [tune.text for tune in oneills_split.train[:80]]
     found = _told_apart(texts[:40], {"the tunes varied": texts[:40], "other real tunes": texts[40:80],
                                      "too few": texts[40:40 + MIN_C2ST_TUNES - 1]}, seed=0)
-    assert set(found) == {"classifier accuracy against the tunes varied", "classifier accuracy against other real tunes"}
+    assert set(found) == {"classifier accuracy against the tunes varied",
+                          "classifier accuracy against other real tunes"}
     same = found["classifier accuracy against the tunes varied"]
     assert same["tunes"] == {"generated": 40, "real": 40}
     assert same["gradient_boosting"] <= 0.6  # the same tunes on both sides: nothing to tell them apart by

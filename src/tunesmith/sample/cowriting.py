@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import random
 from collections import defaultdict
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from fractions import Fraction
 
 import torch
@@ -66,8 +66,8 @@ class Written:
     method: str  # "both sides" (fill in the middle) or "left side" (the bars before the gap only)
     samples: tuple[Sample, ...]  # the kept candidate of each gap written
     candidates: int
-    # vary: bars that repeat another bar of the tune, played as that bar's new version (bar -> the bar it repeats)
-    echoed: dict[int, int] = field(default_factory=dict)
+    # vary: (bar, the earlier bar it repeats) for each bar played as that bar's new version
+    echoed: tuple[tuple[int, int], ...] = ()
 
     def notes(self, label: str) -> list[str]:
         """N: lines: what was written and how, e.g. "bars 5-8 written again (both sides read, best of 4 ...)"."""
@@ -305,7 +305,7 @@ def vary(model: TrainedModel, text: str, amount: float = 0.3, *, candidates: int
                                            -s.bits_per_token))
         current = _joined(current, cuts, bar, bar + 1, best.text)
         kept.append(best)
-    return Written(current, tuple(chosen_bars), _method(reading), tuple(kept), candidates, echoed)
+    return Written(current, tuple(chosen_bars), _method(reading), tuple(kept), candidates, tuple(echoed.items()))
 
 
 _AROUND_THE_MUSIC = frozenset({"space", "bar", "ending", "comment", "field", "linebreak"})
@@ -336,10 +336,11 @@ def _played_as(text: str, cuts: list[int], bar: int, source: int) -> str | None:
 
 def vary_label(written: Written, counted_as: str) -> str:
     """What a variation wrote, for its N: line. counted_as says whose bar lines count ("the file's")."""
-    new = ", ".join(str(bar) for bar in written.written if bar not in written.echoed)
+    echoed = dict(written.echoed)
+    new = ", ".join(str(bar) for bar in written.written if bar not in echoed)
     label = f"a variation: bars {new} (as {counted_as} bar lines count them) written again, each keeping its first beat"
-    if written.echoed:
-        again = ", ".join(f"{bar} as {first}" for bar, first in sorted(written.echoed.items()))
+    if echoed:
+        again = ", ".join(f"{bar} as {first}" for bar, first in sorted(echoed.items()))
         label += f"; bars played again as before: {again}"
     return label
 
