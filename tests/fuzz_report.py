@@ -20,6 +20,7 @@ import math
 import os
 import random
 import signal
+import subprocess
 import time
 from collections import Counter, defaultdict, deque
 from collections.abc import Callable, Iterable, Iterator
@@ -261,6 +262,19 @@ JOURNAL = os.environ.get("TUNESMITH_FUZZ_JOURNAL")
 SHARD = os.environ.get("TUNESMITH_FUZZ_SHARD")
 
 
+def _commit() -> str | None:
+    """The commit the tests run at (a journal may hold runs of several), None outside a git checkout."""
+    try:
+        found = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=Path(__file__).parent,
+                               capture_output=True, text=True, timeout=30, stdin=subprocess.DEVNULL)
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return found.stdout.strip() or None
+
+
+COMMIT = _commit() if JOURNAL else None
+
+
 def parse_shard(text: str) -> tuple[int, int]:
     """"k/n" (1 <= k <= n) as (k, n); a one-line ValueError for anything else."""
     try:
@@ -337,7 +351,7 @@ def pytest_runtest_protocol(item: pytest.Item, nextitem: pytest.Item | None):
     yield
     if JOURNAL:
         added = {name: count - tried_before[name] for name, count in TRIED.items() if count > tried_before[name]}
-        _append({"test": item.nodeid, "scale": SCALE, "profile": PROFILE, "shard": SHARD,
+        _append({"test": item.nodeid, "scale": SCALE, "profile": PROFILE, "shard": SHARD, "commit": COMMIT,
                  "outcome": _outcome(item.nodeid), "seconds": round(time.monotonic() - started, 1),
                  "tried": added, "findings": [asdict(finding) for finding in FINDINGS[findings_before:]]})
 
@@ -370,6 +384,7 @@ def summary(records: list[dict] | None = None) -> dict:
         "floor_at_full_scale": GOAL,
         "seconds": round(seconds, 1),
         "tests": len(records) or None,
+        "commits": dict(Counter(str(record.get("commit")) for record in records)),
         "failed_tests": failed,
         "below_floor": [name for name, entry in entry_points.items() if not entry["met"]],
         "findings": findings,
@@ -396,6 +411,9 @@ def summary_lines(report: dict) -> list[str]:
     lines = [f"fuzz: scale {report['scale']:g}, {len(report['entry_points'])} entry points, "
              f"{len(report['below_floor'])} below their floor, {len(report['findings'])} crashes or hangs, "
              f"{len(report['failed_tests'])} tests failed"]
+    if report["commits"]:
+        commits = ", ".join(f"{commit} ({count})" for commit, count in report["commits"].items())
+        lines.append(f"  tests run at commit {commits}")
     for name in report["below_floor"]:
         entry = report["entry_points"][name]
         lines.append(f"  below the floor: {name}: {entry['tried']:,} of {entry['floor']:,}")

@@ -63,6 +63,7 @@ def test_the_newest_record_of_a_test_counts_and_a_torn_line_is_skipped(tmp_path)
 def _run(pytester, monkeypatch, journal, shard=None):
     monkeypatch.setattr(fuzz_report, "JOURNAL", str(journal))
     monkeypatch.setattr(fuzz_report, "SHARD", shard)
+    monkeypatch.setattr(fuzz_report, "COMMIT", "abc1234")
     fuzz_report.TRIED.clear()
     return pytester.runpytest_inprocess("-p", "fuzz_report", "-p", "no:cacheprovider", "test_fed.py")
 
@@ -78,7 +79,7 @@ def test_shards_add_up_and_a_second_run_reruns_only_what_did_not_pass(pytester, 
     assert report["entry_points"]["abcnotation.parse_tunebook"]["tried"] == 9
     assert report["entry_points"]["reader.read_tune"]["tried"] == 6  # test_broken's one input counts too
     assert report["failed_tests"] == ["test_fed.py::test_broken"]
-    assert report["tests"] == 4
+    assert report["tests"] == 4 and report["commits"] == {"abc1234": 4}
 
     again = _run(pytester, monkeypatch, journal)  # unsharded: only the failed test runs again
     again.assert_outcomes(failed=1, deselected=3)
