@@ -8,6 +8,7 @@ others while slow clients hold connections open.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import random
 import re
@@ -26,6 +27,7 @@ import pytest
 pytest.importorskip("fastapi")
 pytest.importorskip("fastapi_offline")
 
+import httpx  # noqa: E402
 import torch  # noqa: E402
 from fastapi.testclient import TestClient  # noqa: E402
 from hypothesis import example, given, settings  # noqa: E402
@@ -377,11 +379,33 @@ class Request:
     content: bytes | None
 
 
-class Site:
-    """The app under the loop: a TestClient held open, the full-run budgets, and the tune and kept ids it
-    has made (requests name real ones as well as made-up ones)."""
+class AppClient:
+    """The app called in this process on an event loop of its own, through httpx's ASGI transport: the
+    requests a TestClient sends, without its hop to another thread for each (measured here: 3.6 ms a
+    request against 7.4 ms, so the loop's 100,000 requests a route take half the time). An exception
+    the app does not handle is raised here, as a TestClient raises it."""
 
-    def __init__(self, client: TestClient, runs: FullRuns, ids: list[str], kept: list[int]):
+    def __init__(self, app: object):
+        self.app, self.loop = app, asyncio.new_event_loop()
+        self.client = httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://testserver",
+                                        follow_redirects=True)  # as a TestClient does
+
+    def request(self, method: str, url: str, **options: object) -> httpx.Response:
+        return self.loop.run_until_complete(self.client.request(method, url, **options))
+
+    def post(self, url: str, **options: object) -> httpx.Response:
+        return self.request("POST", url, **options)
+
+    def close(self) -> None:
+        self.loop.run_until_complete(self.client.aclose())
+        self.loop.close()
+
+
+class Site:
+    """The app under the loop: its client, the full-run budgets, and the tune and kept ids it has made
+    (requests name real ones as well as made-up ones)."""
+
+    def __init__(self, client: AppClient, runs: FullRuns, ids: list[str], kept: list[int]):
         self.client, self.runs = client, runs
         self.ids: deque[str] = deque(ids, maxlen=500)
         self.kept: deque[int] = deque(kept, maxlen=500)
@@ -488,13 +512,14 @@ def fuzz_site(model_dir, tmp_path_factory) -> Iterator[Site]:
         pytest.skip("needs abc2midi, abcm2ps, fluidsynth and a SoundFont")
     root = tmp_path_factory.mktemp("web-fuzz")
     app = create_app(model_dir, root / "store", data_dir=root / "data", novelty=False)
-    with TestClient(app) as client:  # held open: one event loop for every request, not one each
-        made = [client.post("/api/render", json={"abc": tune}) for tune in good_tunes()[:6]]
-        ids = [answer.json()["id"] for answer in made if answer.status_code == 200]
-        kept = [client.post("/api/keep", json={"id": tune_id}).json()["kept"]["id"] for tune_id in ids[:2]]
-        assert ids and kept, [answer.text[:200] for answer in made]
-        runs = FullRuns(app.state.workshop, {name: scaled(count) for name, count in FULL_RUNS.items()})
-        yield Site(client, runs, ids, kept)
+    client = AppClient(app)
+    made = [client.post("/api/render", json={"abc": tune}) for tune in good_tunes()[:6]]
+    ids = [answer.json()["id"] for answer in made if answer.status_code == 200]
+    kept = [client.post("/api/keep", json={"id": tune_id}).json()["kept"]["id"] for tune_id in ids[:2]]
+    assert ids and kept, [answer.text[:200] for answer in made]
+    runs = FullRuns(app.state.workshop, {name: scaled(count) for name, count in FULL_RUNS.items()})
+    yield Site(client, runs, ids, kept)
+    client.close()
     for name in FULL_RUNS:  # in the report beside the requests: how much real work they made
         tried(f"web: Workshop.{name} run in full", runs.ran[name])
         tried(f"web: Workshop.{name} passed every check, dropped", runs.dropped[name])
