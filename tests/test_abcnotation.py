@@ -55,6 +55,14 @@ def test_music_line_that_looks_like_a_field_stays():
     assert normalise_tune("X:1\nK:D\nA:|B2|\n").endswith("K:D\nA:|B2|")
 
 
+@pytest.mark.parametrize("line", [" T:  G>AG gd=f | ece d2 c :|", "  Z: Contributed 2000 by Ivan", "\tw: la la"])
+def test_an_indented_line_stays_music_when_normalised_twice(line):
+    """Found by `make fuzz` (a mutant of O'Neill's): stripped of its indent, the line read as a field
+    the second time, so a title swallowed a bar, or a dropped Z: left no music at all."""
+    once = normalise_tune(f"X:1\nT:Tune\nM:6/8\nK:G\n{line}\n")
+    assert normalise_tune(once) == once and once.endswith(" " + " ".join(line.split()))
+
+
 def test_missing_key_raises_with_source_and_number():
     with pytest.raises(TuneError, match=r"book.abc: tune 7: no K: \(key\) field"):
         normalise_tune("X:1\nT:x\nABC", "book.abc", 7)

@@ -494,6 +494,15 @@ def test_arrange_moves_a_tune_for_an_instrument_and_adds_chords(client, generate
     assert wrong.status_code == 422 and "the tune is in D (major); Em is minor" in wrong.json()["error"]
 
 
+def test_arrange_moves_a_tune_whose_key_line_comes_after_music(client):
+    """Found by `make fuzz`: music before the header, so the K: line moved was not the header's (a 500)."""
+    abc = "(f/g/A|a fge|fd ec|\nT:Lassie\nL:1/8\nK:D\n(f/g/)|a fge|fd ec|dDD:|"
+    moved = client.post("/api/arrange", json={"abc": abc, "key": "G"})
+    assert moved.status_code in (200, 422), moved.text
+    if moved.status_code == 200:
+        assert moved.json()["arranged"].startswith("moved to ")
+
+
 def test_the_meter_pattern_is_the_lexicons_metres():
     from tunesmith.abc.lexicon import METERS
 

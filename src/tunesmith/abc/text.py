@@ -377,7 +377,10 @@ def canonical_body_line(line: str, factor: Fraction = Fraction(1)) -> str:
                             for t in TOKEN.finditer(text[1:inner_end]))
             text = text[0] + inner + text[inner_end:]
         out.append(text)
-    return "".join(out).strip(" \t")  # only ABC's spaces: "\x85X:" must not become a field line
+    music = "".join(out).strip(" \t")  # only ABC's spaces: "\x85X:" must not become a field line
+    # A line that is music only because of its indent ("  T: G>AG") keeps one space: stripped, it would be
+    # read as a field the next time (a title, or a Z: that is dropped), so normalising twice would differ.
+    return f" {music}" if _is_field(music) else music
 
 
 def _keeps_body_line(line: str) -> bool:

@@ -399,7 +399,8 @@ class Workshop:
                             f"already fits the {request.instrument}")
             elif request.key:
                 text = transpose_to(text, request.key)
-                said.append(f"moved to {parse_fields(text)['K']}")
+                # A K: line that is not in the header (music before it) is moved all the same.
+                said.append(f"moved to {parse_fields(text).get('K', request.key)}")
             if request.chords:
                 text = harmonize(text)
                 said.append("chords added")
