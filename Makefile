@@ -27,7 +27,7 @@ test: $(INSTALLED)
 	$(BIN)/ruff check src tests
 	$(BIN)/python -m pytest -q
 
-# The fault and fuzz tests at full scale (not in CI; about 4 hours of one core, run it alone): every entry
+# The fault and fuzz tests at full scale (not in CI; 2.5 hours of one core measured, run it alone): every entry
 # point its floor of inputs (100,000 for most: tests/fuzz_report.py), 20 SIGKILLs during training, 50x the
 # hypothesis examples, the 50 MB tune book. FUZZ_JOBS processes (one a core) take every n-th test each and
 # write what each test fed into fuzz-journal/; `make fuzz` again resumes, running only the tests not yet
