@@ -60,6 +60,8 @@ def random_tune(rng: random.Random, header: str, form: Form | None, max_len: int
         ("|:GAB cBA|dBG A3|", False),  # the repeat is never closed
         ("|:GAB cBA|1 dBG A3:|2 dBG G3|]", True),  # first and second endings
         ("GAB cBA:|1 dBG A3|]", False),  # a first ending after a repeat already closed
+        ("[1GAB cBA|dBG A3:|2 dBG G3|]", False),  # a first ending before any bar: abc2midi counts it otherwise
+        ("|:[1GAB cBA|dBG A3:|2 dBG G3|]", False),
         ("GAB cBA|\n\nd6|]", False),  # a blank line would end the tune
         ("TGAB .c~BA|d6|]", True),  # one-letter decorations touching their notes
         ("T GAB cBA|d6|]", False),  # abc2midi: "Malformed note" when a space comes between

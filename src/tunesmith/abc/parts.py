@@ -129,6 +129,9 @@ class BarLines:
             ok = self.repeat_open  # "found :: before |:"
         elif sign in ("|1", "[1"):  # "found [1 or like before |:" after a :| with none
             ok = self.repeat_open or not (self.endings_written or self.double_bar or self.repeat_closed)
+            # Before the tune's first bar abc2midi counts the ending's bar otherwise (an untrained model's
+            # "[1..." as its first notes: 13/16 of 3/4 where the checker counted 3/4), and no tune starts so.
+            ok = ok and (self.bars > 0 or self.bar_notes > 0)
         elif sign == ":|":
             ok = self.repeat_open or not (self.endings_written or self.double_bar)
         else:
