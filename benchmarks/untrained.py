@@ -1,6 +1,6 @@
 """Untrained models under the constraint: does abc2midi read every tune they write? (issue #18)
 
-    python -m benchmarks.untrained [--tunes 100] [--seed 0] [--max-chars 1500] [--out PATH]
+    python -m benchmarks.untrained [--tunes 100] [--seed 0] [--max-chars 1500] [--models NAME ...] [--out PATH]
 
 For each model kind (the rnn, gru, lstm and transformer presets, random weights) and both
 vocabularies (characters, ABC units), samples TUNES constrained tunes with the default settings
@@ -98,11 +98,15 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--max-chars", type=int, default=1500)
     parser.add_argument("--out", default=f"benchmarks/results/untrained-{date.today().isoformat()}.json")
+    names = [f"{kind}-{vocab}" for vocab in ("char", "abc") for kind in MODELS]
+    parser.add_argument("--models", nargs="+", choices=names, default=names, help="these alone (default: all)")
     args = parser.parse_args(argv)
     results = {}
     for vocab_name, vocab in vocabularies().items():
         for kind in MODELS:
             name = f"{kind}-{vocab_name}"
+            if name not in args.models:
+                continue
             results[name] = sample_model(untrained(kind, vocab, args.seed), args.tunes, args.seed, args.max_chars)
             figures = results[name]
             print(f"{name}: {figures['clean']}/{figures['finished']} finished tunes abc2midi-clean "
