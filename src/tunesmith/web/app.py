@@ -391,7 +391,8 @@ class Workshop:
 
     def arrange(self, request: ArrangeRequest) -> dict:
         """The tune moved to a key or for an instrument and/or given chords, saved and drawn as an edit."""
-        text, said = _plain_text(request.abc), []
+        # Transposition moves the music after the K: line: a tune with music before its header would move in part.
+        text, said = _with_key(_plain_text(request.abc)), []
         try:
             if request.instrument:
                 text, shift = transpose_for(text, instrument(request.instrument))
@@ -399,8 +400,7 @@ class Workshop:
                             f"already fits the {request.instrument}")
             elif request.key:
                 text = transpose_to(text, request.key)
-                # A K: line that is not in the header (music before it) is moved all the same.
-                said.append(f"moved to {parse_fields(text).get('K', request.key)}")
+                said.append(f"moved to {parse_fields(text)['K']}")
             if request.chords:
                 text = harmonize(text)
                 said.append("chords added")
@@ -415,9 +415,7 @@ class Workshop:
         meta = self.store.meta(request.id)
         if not meta:
             raise ApiError(404, "no such tune", "id")
-        text = _plain_text(request.abc) if request.abc else self.store.text(request.id)
-        if "K" not in parse_fields(text):
-            raise ApiError(422, "no K: (key) line, so this is not an ABC tune", "abc")
+        text = _with_key(_plain_text(request.abc) if request.abc else self.store.text(request.id))
         if len(split_tunebook(text)) > 1:  # its blank lines are dropped, so a second X: would become a tune
             raise ApiError(422, "more than one tune (a second X: line); keep one tune at a time", "abc")
         edited = meta.get("edited") or (request.abc is not None and request.abc != self.store.text(request.id))
@@ -699,6 +697,13 @@ def _kept_notes(meta: dict, edited: bool) -> list[str]:
     if meta.get("source") == "library":
         return ["edited in the workshop after it was kept"] if edited else []
     return keep_notes(meta, edited)
+
+
+def _with_key(text: str) -> str:
+    """The tune, when its header has a K: line; else the 422 that says it is not an ABC tune."""
+    if "K" not in parse_fields(text):
+        raise ApiError(422, "no K: (key) line, so this is not an ABC tune", "abc")
+    return text
 
 
 def _with_tool_errors(fn: Callable, *args: object) -> object:
