@@ -23,6 +23,16 @@ def test_the_tonic_ending_and_the_likelihood_both_count():
     assert critique(_sample(AWAY, bits=0.2), 0.25).score > critique(_sample(HOME, bits=2.5), 0.25).score
 
 
+def test_the_ending_the_form_asked_for_counts_not_the_tonic_itself():
+    """A tune asked to end on the second (as 6 % of the books' reels do) is not marked down for doing so."""
+    asked_second = critique(Sample(AWAY, True, cadences=(None, 2), log_likelihood=-100.0,
+                                 scored_tokens=100), 0.25)
+    asked_home = critique(Sample(AWAY, True, cadences=(None, 1), log_likelihood=-100.0,
+                                 scored_tokens=100), 0.25)
+    assert asked_second.ends_as_asked and not asked_second.ends_on_tonic and not asked_home.ends_as_asked
+    assert asked_second.score > asked_home.score
+
+
 def test_repeats_far_from_the_books_cost_and_an_unfinished_tune_loses():
     assert critique(_sample(HOME), 0.25).score > critique(_sample(HOME), 0.75).score  # HOME repeats a bar in four
     assert critique(_sample(HOME, finished=False), 0.5).score < critique(_sample(AWAY, bits=5), 0.5).score

@@ -2,6 +2,7 @@
 
 import random
 from collections import Counter
+from dataclasses import replace
 
 import pytest
 
@@ -27,9 +28,29 @@ REEL = ("X:1\nT:r\nR:reel\nM:C|\nL:1/8\nK:D\n|:dAFA dAFA|GBAG FDED|dAFA dAFA|GBA
 JIG = "X:1\nT:j\nR:jig\nM:6/8\nL:1/8\nK:G\nD|:GAG GBd|edB dBA|GAG GBd|edB A2:|"
 
 
-@pytest.mark.parametrize("key", ["2x8r", "2x8rp", "3x8", "1x16p", "4x4r"])
+@pytest.mark.parametrize("key", ["2x8r", "2x8rp", "3x8", "1x16p", "4x4r", "8r+16", "4r+8p", "8+8rp", "8r+8+8p"])
 def test_form_keys_round_trip(key):
     assert form_key(parse_form(key)) == key
+
+
+def test_a_shape_of_alike_parts_is_the_regular_form():
+    assert Form.of_shape(((8, True), (8, True)), pickup=True) == parse_form("2x8rp")
+    assert parse_form("8r+8r") == Form(2, 8, repeats=True, pickup=False)
+
+
+@pytest.mark.parametrize("key", ["8r+65", "+".join(["4r"] * 9), "8r+0"])
+def test_a_shape_no_form_holds_is_none(key):
+    assert parse_form(key) is None
+
+
+def test_a_shape_gives_each_part_its_length_and_repeat():
+    form = parse_form("4r+8")
+    assert (form.parts, form.total_bars) == (2, 12)
+    assert [form.part_length(p) for p in range(2)] == [4, 8] and [form.part_repeats(p) for p in range(2)] == [True,
+                                                                                                          False]
+    with pytest.raises(ValueError, match="earlier bar"):
+        Form.of_shape(((4, True), (8, False))).__class__(2, 4, shape=((4, True), (8, False)),
+                                                         copies=(((0, 5), (0, 0)),))
 
 
 def test_free_is_no_form():
@@ -39,6 +60,19 @@ def test_free_is_no_form():
 def test_a_real_tune_has_its_form():
     assert tune_form(REEL) == "2x4r"
     assert tune_form(JIG) == "1x4rp"  # a pickup before the |:
+
+
+# A repeated 4-bar A part, then an 8-bar B part played once: O'Neill's writes 84 reels of C so.
+IRREGULAR = ("X:1\nT:i\nR:reel\nM:C|\nL:1/8\nK:D\n|:dAFA dAFA|GBAG FDED|dAFA dAFA|GBAG FD D2:|\n"
+             "fefg afdf|gfga bgeg|fefg afdf|gefd B2A2|fefg afdf|gfga bgeg|fefg afdf|gefd d4|]")
+
+
+def test_an_irregular_tune_is_free_but_its_shape_is_counted():
+    assert tune_form(IRREGULAR) == FREE
+    table = form_table([IRREGULAR, REEL])
+    (row,) = table["types"]
+    assert row["forms"] == {"2x4r": 1, FREE: 1} and row["shapes"] == {"4r+8": 1}
+    assert "4r+8" in table["phrases"]
 
 
 @pytest.mark.parametrize(("pitch", "key", "degree"), [
@@ -72,11 +106,15 @@ def test_draws_follow_the_book_and_never_draw_free(oneills_split):
     for row in table["types"]:
         if row["rhythm"] == "hornpipe" and row["meter"] == draws[0].meter:
             hornpipes.update(row["forms"])
+            hornpipes.update(row["shapes"])  # the irregular tunes by their own shape
     del hornpipes[FREE]
-    expected = hornpipes["2x8rp"] / sum(hornpipes.values())
-    drawn = sum(form_key(Form(d.form.parts, d.form.bars_per_part, d.form.repeats, d.form.pickup)) == "2x8rp"
-                for d in draws if d.meter == draws[0].meter) / sum(d.meter == draws[0].meter for d in draws)
-    assert abs(drawn - expected) < 0.05
+    same_meter = [d for d in draws if d.meter == draws[0].meter]
+    drawn = Counter(form_key(replace(d.form, cadences=(), copies=())) for d in same_meter)
+    for key in ("2x8rp", "2x8r"):
+        assert abs(drawn[key] / len(same_meter) - hornpipes[key] / sum(hornpipes.values())) < 0.03
+    irregular = sum(n for key, n in hornpipes.items() if "+" in key) / sum(hornpipes.values())
+    assert irregular > 0.01 and abs(sum(n for key, n in drawn.items() if "+" in key) / len(same_meter)
+                                    - irregular) < 0.02
     assert all(len(d.form.cadences) == d.form.parts for d in draws)
 
 
@@ -127,6 +165,28 @@ def test_a_metre_alone_leaves_the_rhythm_to_the_model(oneills_split):
     assert {d.rhythm for d in (draw_request(table, random.Random(s)) for s in range(100))} - {None}
 
 
+HEAD = "X:1\nT:t\nM:C|\nL:1/8\nK:D\n"
+
+
+@pytest.mark.parametrize(("body", "ok"), [
+    ("|:dAFA dAFA|GBAG FDD2:|fefg afdf|gfga bgeg|fefg afdf|gefd d4|]", True),
+    ("|:dAFA dAFA|GBAG FDD2:|fefg afdf|gfga bgeg:|", False),  # the B part is 4 bars, played once
+    ("|:dAFA dAFA|GBAG FDD2:||:fefg afdf|gfga bgeg|fefg afdf|gefd d4:|", False),
+])
+def test_the_constraint_holds_each_part_to_its_own_shape(body, ok):
+    state = TuneState(parse_form("2r+4"))
+    assert (state.push_text(HEAD + body) and state.can_end()) is ok
+
+
+def test_a_part_played_once_before_a_repeated_one_ends_with_its_opening_repeat():
+    """Past || abc2midi would not go back to the part's start, and no later :| could close it: a dead end."""
+    state = TuneState(parse_form("2+2r"))
+    assert state.push_text(HEAD + "dAFA dAFA|GBAG FDD2")
+    assert not state.allows("||") and not state.allows(":|") and state.allows("|:")
+    assert state.push_text("|:fefg afdf|gefd d4:|") and state.can_end()
+    assert not TuneState(parse_form("2r+2")).push_text(HEAD + "|:dAFA dAFA|GBAG FDD2:|fefg afdf|gefd d4|:")
+
+
 def test_a_form_without_repeats_opens_none():
     """Its parts close with ||: a |: could never be closed (a dead end at the end of the tune)."""
     state = TuneState(Form(2, 2, repeats=False, pickup=False))
@@ -168,7 +228,7 @@ def test_a_drawn_form_repeats_bars_as_the_books_tunes_do(oneills_split):
     with_copies = [f for f in forms if f is not None and f.copies]
     assert len(with_copies) > len(forms) / 3
     assert sum(((0, 4), (0, 0)) in f.copies for f in with_copies) > len(with_copies) / 3  # bar 5 = bar 1
-    assert all(max(b for (_, b), _ in f.copies) < f.bars_per_part for f in with_copies)
+    assert all(bar < f.part_length(part) for f in with_copies for copy in f.copies for part, bar in copy)
 
 
 def test_a_form_is_furnished_but_what_it_names_is_kept(oneills_split):

@@ -39,7 +39,8 @@ SCRIPTS: tuple[tuple[str | None, ...], ...] = (
     ("X:1\nT:", None, "M:6/8\nL:", None, "K:D\n"),
     ("X:1\nT:", None, "R:reel\nM:C|\nL:", None, "K:", None),
 )
-FORMS = (None, Form(2, 4), Form(2, 4, pickup=True), Form(1, 4, repeats=False, cadences=(1,)))
+FORMS = (None, Form(2, 4), Form(2, 4, pickup=True), Form(1, 4, repeats=False, cadences=(1,)),
+         Form.of_shape(((2, True), (4, False))), Form.of_shape(((2, False), (2, True)), pickup=True))
 
 
 def shipped_tokens() -> list[str]:

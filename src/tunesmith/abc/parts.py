@@ -29,6 +29,9 @@ class Form:
     copies: bars written again, ((part, bar), (earlier part, earlier bar)) with 0-based full bars of
     each part (a pickup and endings are not counted): ((0, 4), (0, 0)) plays bar 1 again as bar 5.
     The sampler writes them (tunesmith.sample.phrases); the constraint does not need them.
+    shape: (bars, repeated) of each part where the parts differ, as a book's irregular tunes have them
+    (a repeated 8-bar A part, then a 16-bar B part with its repeat written out); empty: every part is
+    bars_per_part long and repeated as `repeats` says. Example: Form.of_shape(((8, True), (16, False))).
     """
 
     parts: int = 2
@@ -37,6 +40,29 @@ class Form:
     pickup: bool | None = None
     cadences: tuple[int | None, ...] = ()
     copies: tuple[tuple[tuple[int, int], tuple[int, int]], ...] = ()
+    shape: tuple[tuple[int, bool], ...] = ()
+
+    @classmethod
+    def of_shape(cls, shape, pickup: bool | None = None) -> Form:
+        """The form of parts (bars, repeated) each; a regular one when every part is alike."""
+        shape = tuple((int(bars), bool(repeated)) for bars, repeated in shape)
+        if not shape:
+            raise ValueError("a form needs at least one part")
+        bars, repeated = shape[0]
+        regular = len(set(shape)) == 1
+        return cls(len(shape), bars, repeated, pickup, shape=() if regular else shape)
+
+    def part_length(self, part: int) -> int:
+        """Bars of part `part` (0-based)."""
+        return self.shape[part][0] if self.shape and part < len(self.shape) else self.bars_per_part
+
+    def part_repeats(self, part: int) -> bool:
+        """Whether part `part` (0-based) ends with a repeat sign."""
+        return self.shape[part][1] if self.shape and part < len(self.shape) else self.repeats
+
+    @property
+    def total_bars(self) -> int:
+        return sum(self.part_length(part) for part in range(self.parts))
 
     def __post_init__(self) -> None:
         if not 1 <= self.parts <= 8:
@@ -46,8 +72,10 @@ class Form:
         if self.cadences and (len(self.cadences) != self.parts or any(d not in (None, *range(1, 8))
                                                                       for d in self.cadences)):
             raise ValueError(f"cadences must give a degree 1..7 (or None) for each of {self.parts} parts")
+        if self.shape and (len(self.shape) != self.parts or any(not 1 <= bars <= 64 for bars, _ in self.shape)):
+            raise ValueError(f"a shape must give 1..64 bars for each of {self.parts} parts")
         for bar, source in self.copies:
-            inside = all(0 <= p < self.parts and 0 <= b < self.bars_per_part for p, b in (bar, source))
+            inside = all(0 <= p < self.parts and 0 <= b < self.part_length(p) for p, b in (bar, source))
             if not (source < bar and inside):
                 raise ValueError(f"a copied bar must repeat an earlier bar of the form (got {bar} from {source})")
 
@@ -64,7 +92,7 @@ class BarLines:
         # Bars of the part already closed; a bar line being written closes its bar only when it ends.
         bars = self.part_bars + (self.pos / self.bar_length if self.mode == "sign" else 0)
         return (self.form is not None and self.form.cadence(self.parts_done) is not None
-                and bars + 1 >= self.form.bars_per_part - Rational(1, 2))  # (a half-bar pickup: 3.5 of 4)
+                and bars + 1 >= self.form.part_length(self.parts_done) - Rational(1, 2))  # (a half-bar pickup)
 
     def relax_cadence(self) -> bool:
         """Give up the degree asked of this part's last note (the model would not write it); False if none."""
@@ -99,8 +127,8 @@ class BarLines:
         if self.tied and (sign != "|" or self.bar_accidentals):
             # abc2midi looks for the tied note after a plain bar line only, and spelt as in the bar before
             return False
-        if sign in ("|:", "::") and self.form is not None and not self.form.repeats:
-            return False  # its parts end with ||, so no :| would ever close this repeat
+        if sign in ("|:", "::") and not self._repeat_may_open(sign):
+            return False  # the part it opens ends with ||, so no :| would ever close this repeat
         if self.bar_notes == 0:
             return self._empty_bar(sign, section)
         if sign.startswith(":"):
@@ -114,6 +142,15 @@ class BarLines:
         self.accidentals, self.letter_accidentals, self.bar_accidentals = {}, {}, False
         self.opens_section = section
         return True
+
+    def _repeat_may_open(self, sign: str) -> bool:
+        """|: opens the part being written when it comes first in it, else it ends the part before a
+        repeated one (8 bars played once, then |: a repeated part); :: closes a repeated part and opens the next."""
+        if self.form is None:
+            return True
+        opened = self.parts_done + (sign == "::" or self.bar_notes > 0)
+        return opened < self.form.parts and self.form.part_repeats(opened) and (
+            sign == "|:" or self.form.part_repeats(self.parts_done))
 
     def _repeats_allow(self, sign: str) -> bool:
         """Repeats abc2midi plays as the checker reads them. It goes back to the |:, or where none was
@@ -227,10 +264,11 @@ class BarLines:
     def _repeat_limit(self) -> Rational | None:
         """How long the bar being written must be when the form has it close a repeat after a pickup: it
         makes the pickup up (played again, the two are one bar). None: as long as the metre says."""
-        if self.form is None or not self.form.repeats or self.opens_section or not self.section_pickup:
+        part = self.parts_done
+        if self.form is None or not self.form.part_repeats(part) or self.opens_section or not self.section_pickup:
             return None
         rest = self.bar_length - self.section_pickup
-        return rest if self.part_bars + rest / self.bar_length == self.form.bars_per_part else None
+        return rest if self.part_bars + rest / self.bar_length == self.form.part_length(part) else None
 
     def _cadence_met(self, degree: int | None) -> bool:
         """Whether the last note is that degree of the key's scale (spelt under K:, or with its own accidental)."""
@@ -250,17 +288,19 @@ class BarLines:
         if self.form is None:
             return True
         bars = self.part_bars + self.pos / self.bar_length
-        target = self.form.bars_per_part
+        target, repeats = self.form.part_length(self.parts_done), self.form.part_repeats(self.parts_done)
         # Counted as the checker counts a section: bars, a pickup and its partner each their share, rounded.
         if sign == "|":
             self.part_bars = bars
-            if self.form.repeats:  # room for the bar that makes up the pickup and closes the repeat
+            if repeats:  # room for the bar that makes up the pickup and closes the repeat
                 return bars + 1 - self.section_pickup / self.bar_length <= target
             return bars < target - Rational(1, 2) or (bars == target - Rational(1, 2) and round(bars) != target)
-        if not section or sign in ("|:", ":|2") or round(bars) != target:
+        if not section or sign == ":|2" or round(bars) != target:
             return False
-        if self.form.repeats != (sign in (":|", "::")):
+        if repeats != (sign in (":|", "::")):
             return False
+        if not repeats and (sign == "|:") != self._repeat_may_open("|:"):
+            return False  # a part played once before a repeated one ends with the |: that opens it, and only it
         if not self._cadence_met(self.form.cadence(self.parts_done)):
             return False
         self.parts_done += 1

@@ -13,8 +13,12 @@ Db as often as D):
      "phrases": {"2x8rp": {"0.4=0.0;0.5=0.1": 36, "": 17, ...}, ...}}
 
 A form is written "<parts>x<bars per part>", "r" when every part ends with a repeat, "p" when
-the tune starts with a pickup; "free" counts the tunes whose parts differ in length (a request
-is never drawn free: those tunes' share goes to the regular forms in proportion). Cadences are
+the tune starts with a pickup; "free" counts the tunes whose parts are not all alike. Those a form
+can still hold (2 to 8 parts of 1 to 64 bars) are counted again by their shape in "shapes", each part
+"<bars>" with "r" when it is repeated: "8r+16" is a repeated 8-bar part, then 16 bars played once
+(an AABB tune whose B part's repeat is written out). A request is drawn such a shape as often as
+the book has it, and never drawn free: the share of the tunes no form holds goes to the others in
+proportion. Cadences are
 scale degrees of the last note (1 = the tonic). Phrases are which bars a tune plays again, note
 for note ("part.bar=part.bar", 0-based full bars of each part): in three reels of four, bar 5
 is bar 1 again; the B part often ends as the A part does. A tune drawn a form gets one tune's
@@ -37,6 +41,7 @@ from tunesmith.abc.theory import LETTERS, SEMITONE, is_written_key, key_signatur
 
 FREE = "free"
 FORM_KEY = re.compile(r"(\d+)x(\d+)(r?)(p?)")
+SHAPE_KEY = re.compile(r"(\d+r?(?:\+\d+r?)+)(p?)")
 MIN_TUNES = 10  # fewer tunes of a type than this: its forms are pooled with its metre's
 
 
@@ -51,17 +56,26 @@ class Drawn:
 
 
 def form_key(form: Form) -> str:
-    """Example: Form(2, 8, repeats=True, pickup=False) -> "2x8r"."""
-    return f"{form.parts}x{form.bars_per_part}{'r' if form.repeats else ''}{'p' if form.pickup else ''}"
+    """Example: Form(2, 8, repeats=True, pickup=False) -> "2x8r"; Form.of_shape(((8, True), (16, False))) -> "8r+16"."""
+    pickup = "p" if form.pickup else ""
+    if form.shape:
+        return "+".join(f"{bars}{'r' if repeated else ''}" for bars, repeated in form.shape) + pickup
+    return f"{form.parts}x{form.bars_per_part}{'r' if form.repeats else ''}{pickup}"
 
 
 def parse_form(key: str) -> Form | None:
-    """Example: "2x8rp" -> Form(2, 8, repeats=True, pickup=True); "free" -> None."""
-    match = FORM_KEY.fullmatch(key)
-    if not match:
+    """Example: "2x8rp" -> Form(2, 8, repeats=True, pickup=True); "8r+16" -> Form.of_shape(...); "free" -> None."""
+    if match := FORM_KEY.fullmatch(key):
+        parts, bars, repeats, pickup = match.groups()
+        return Form(int(parts), int(bars), bool(repeats), bool(pickup))
+    if (match := SHAPE_KEY.fullmatch(key)) is None:
         return None
-    parts, bars, repeats, pickup = match.groups()
-    return Form(int(parts), int(bars), bool(repeats), bool(pickup))
+    parts, pickup = match.groups()
+    try:
+        return Form.of_shape(((int(part.rstrip("r")), part.endswith("r")) for part in parts.split("+")),
+                             bool(pickup))
+    except ValueError:  # more parts or longer ones than a form holds
+        return None
 
 
 def tune_form(text: str) -> str:
@@ -70,15 +84,20 @@ def tune_form(text: str) -> str:
 
 
 def _form_of(tune: ReadTune) -> str:
+    shape = _shape_of(tune)
+    return shape if shape == FREE or FORM_KEY.fullmatch(shape) else FREE
+
+
+def _shape_of(tune: ReadTune) -> str:
+    """The form key of a tune whatever its parts (a "+" shape when they differ); "free" when no form holds it."""
     sections = section_shape(tune)
     if sections and sections[0][0] == 0:  # a pickup before the first |: is not a part
         sections = sections[1:]
-    if not sections or len(set(sections)) != 1 or not 1 <= len(sections) <= 8 or not 1 <= sections[0][0] <= 64:
+    if not 1 <= len(sections) <= 8 or not all(1 <= bars <= 64 for bars, _ in sections):
         return FREE
     first = tune.bars[0] if tune.bars else None
     pickup = first is not None and first.expected is not None and 0 < first.duration < first.expected
-    bars, repeated = sections[0]
-    return form_key(Form(len(sections), bars, repeated, pickup))
+    return form_key(Form.of_shape(sections, pickup))
 
 
 def scale_degree(pitch: int, key: str) -> int | None:
@@ -154,8 +173,15 @@ def with_phrases(form: Form | None, table: dict, rng: random.Random) -> Form | N
     counts = table.get("phrases", {}).get(form_key(form)) if form is not None else None
     if not counts or form.copies:
         return form
-    copies = tuple(c for c in parse_phrases(_choice(rng, counts)) if max(c[0][1], c[1][1]) < form.bars_per_part)
+    copies = tuple(c for c in parse_phrases(_choice(rng, counts))
+                   if all(part < form.parts and bar < form.part_length(part) for part, bar in c)
+                   and not (form.cadences and _ending_copy(form, c) and form.cadence(c[0][0]) != form.cadence(c[1][0])))
     return replace(form, copies=copies)
+
+
+def _ending_copy(form: Form, copy: tuple[tuple[int, int], tuple[int, int]]) -> bool:
+    """Whether a copied bar and the bar it plays again both end their parts (so end on one degree)."""
+    return all(bar == form.part_length(part) - 1 for part, bar in copy)
 
 
 def form_table(texts: Iterable[str]) -> dict:
@@ -163,14 +189,17 @@ def form_table(texts: Iterable[str]) -> dict:
     types: dict[tuple[str, str], Counter] = {}
     keys: dict[tuple[str, str], Counter] = {}
     cadences: dict[str, dict[str, Counter]] = {}
+    shapes: dict[tuple[str, str], Counter] = {}
     phrases: dict[str, Counter] = {}
     for text in texts:
-        rhythm, meter, key, form, endings, pattern = _summary(text)
+        rhythm, meter, key, form, shape, endings, pattern = _summary(text)
         if not meter:
             continue
         types.setdefault((rhythm, meter), Counter())[form] += 1
-        if form != FREE:
-            phrases.setdefault(form, Counter())[pattern] += 1
+        if form == FREE and shape != FREE:
+            shapes.setdefault((rhythm, meter), Counter())[shape] += 1
+        if shape != FREE:
+            phrases.setdefault(shape, Counter())[pattern] += 1
         if is_written_key(key):  # only keys a request can ask for ("K:D clef=bass" is not one)
             keys.setdefault((rhythm, meter), Counter())[key] += 1
         counts = cadences.setdefault(rhythm, {"part": Counter(), "tune": Counter()})
@@ -179,7 +208,8 @@ def form_table(texts: Iterable[str]) -> dict:
         if endings:
             counts["tune"][str(endings[-1])] += 1
     rows = [{"rhythm": rhythm, "meter": meter, "tunes": sum(forms.values()),
-             "keys": dict(keys.get((rhythm, meter), Counter()).most_common()), "forms": dict(forms.most_common())}
+             "keys": dict(keys.get((rhythm, meter), Counter()).most_common()), "forms": dict(forms.most_common()),
+             "shapes": dict(shapes.get((rhythm, meter), Counter()).most_common())}
             for (rhythm, meter), forms in types.items()]
     rows.sort(key=lambda row: -row["tunes"])
     return {"types": rows, "cadences": {r: {k: dict(c.most_common()) for k, c in v.items()}
@@ -188,11 +218,12 @@ def form_table(texts: Iterable[str]) -> dict:
 
 
 @lru_cache(maxsize=1 << 15)  # the same tune books are read by run after run in one process
-def _summary(text: str) -> tuple[str, str, str, str, tuple[int | None, ...], str]:
-    """(rhythm, metre, key, form, part endings, phrase pattern) of one tune, read once."""
+def _summary(text: str) -> tuple[str, str, str, str, str, tuple[int | None, ...], str]:
+    """(rhythm, metre, key, form, shape, part endings, phrase pattern) of one tune, read once."""
     fields, tune = parse_fields(text), read_tune(text)
-    key = fields.get("K", "")
-    return (fields.get("R", ""), fields.get("M", ""), key, _form_of(tune), tuple(_endings_of(tune, key)),
+    key, shape = fields.get("K", ""), _shape_of(tune)
+    form = shape if FORM_KEY.fullmatch(shape) else FREE
+    return (fields.get("R", ""), fields.get("M", ""), key, form, shape, tuple(_endings_of(tune, key)),
             phrase_pattern(tune))
 
 
@@ -245,7 +276,8 @@ def draw_request(table: dict, rng: random.Random, rhythm: str | None = None, met
     for other in pooled:
         if other["meter"] == row["meter"] and (not drawn_type or other["rhythm"] == row["rhythm"]):
             forms.update(other["forms"])
-    # Irregular tunes are drawn as the regular forms in proportion: a model left without a form
+            forms.update(other.get("shapes", {}))  # the irregular tunes a form holds, by their own shape
+    # The tunes no form holds are drawn as the others in proportion: a model left without a form
     # rambles on to the length cap, which no tune book does.
     del forms[FREE]
     form = parse_form(_choice(rng, dict(forms))) if forms else None
@@ -260,15 +292,23 @@ def draw_request(table: dict, rng: random.Random, rhythm: str | None = None, met
 
 
 def furnished(form: Form, table: dict, rhythm: str | None, rng: random.Random) -> Form:
-    """The form with what it leaves open drawn from the book's tunes of that type and form: the degree
-    each part ends on, and the bars it plays again. Example: furnished(Form(2, 8), table, "reel", rng)."""
-    return with_phrases(_with_cadences(form, table.get("cadences", {}).get(rhythm or ""), rng), table, rng)
+    """The form with what it leaves open drawn from the book's tunes of that type and form: the bars it
+    plays again, and the degree each part ends on. Example: furnished(Form(2, 8), table, "reel", rng)."""
+    return _with_cadences(with_phrases(form, table, rng), table.get("cadences", {}).get(rhythm or ""), rng)
 
 
 def _with_cadences(form: Form, counts: dict | None, rng: random.Random) -> Form:
-    """The form with the degree each part ends on drawn from the book (None where it ends off the scale)."""
+    """The form with the degree each part ends on drawn from the book (None where it ends off the scale).
+
+    A part whose last bar plays another part's last bar again ends as that part does: the earlier part
+    takes the later one's degree (the B part ending as the A part did, home on the tonic). Drawn apart,
+    the two degrees would differ in most tunes, and the sampler could not play that bar again."""
     if form.cadences or not counts or not counts.get("tune"):
         return form
     draw = [_choice(rng, counts["part"]) if counts.get("part") else "None" for _ in range(form.parts - 1)]
     draw.append(_choice(rng, counts["tune"]))
-    return replace(form, cadences=tuple(int(d) if d != "None" else None for d in draw))
+    cadences = [int(d) if d != "None" else None for d in draw]
+    for copy in sorted(form.copies, reverse=True):  # the latest part first: its degree passes back
+        if _ending_copy(form, copy):
+            cadences[copy[1][0]] = cadences[copy[0][0]]
+    return replace(form, cadences=tuple(cadences))

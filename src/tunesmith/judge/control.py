@@ -146,7 +146,7 @@ def verdict(text: str, request: Request) -> dict[str, bool]:
         "valid": report.syntax_ok and not report.abc2midi_errors,  # None: abc2midi not installed
         "metre": report.metre_ok,
         "form": request.form is None or (
-            report.bars_per_section == (request.form.bars_per_part,) * request.form.parts
+            report.bars_per_section == tuple(map(request.form.part_length, range(request.form.parts)))
             and (report.aabb or request.form.parts != 2 or request.form.bars_per_part != 8)),
         "rhythm_like": quaver_share(text) >= LIKE_SHARE,
         "in_key": report.in_key >= IN_KEY,
