@@ -40,6 +40,7 @@ REQUESTS = (
     ("D", "C|", "reel", Form(2, 8)),
     ("G", "6/8", "jig", Form(2, 8, pickup=True)),
     ("Ador", "3/4", None, None),
+    ("A", "2/4", "polka", Form.of_shape(((4, True), (8, False)))),  # parts of their own lengths
 )
 
 

@@ -222,4 +222,4 @@ def test_the_shipped_model_is_described_by_how_good_its_tunes_are():
     said = describe_model({"data": {"data": ["oneills", "ryans", "airds"], "split": {"train": 3816}}}, shipped=True)
     assert said["trained_on"] == ("learnt from 3,816 tunes of O'Neill's Music of Ireland, Ryan's Mammoth "
                                   "Collection and Aird's Selection of Scotch, English, Irish and Foreign Airs")
-    assert "every bar adds up in 100%" in said["quality"] and "81.5% end on the key note" in said["quality"]
+    assert "every bar adds up in 100%" in said["quality"] and "80.5% end on the key note" in said["quality"]
