@@ -88,6 +88,7 @@ def sample_model(model: TrainedModel, tunes: int, seed: int, max_chars: int) -> 
             kinds.update({kind_of(message) for message in found})
             if found and len(examples) < 3:
                 examples.append({"text": sample.text, "problems": found})
+                print(f"unclean: {found}\n{sample.text}", file=sys.stderr, flush=True)  # seen at once, not hours on
     outcomes["seconds"] = round(time.perf_counter() - started, 1)
     outcomes["clean_share"] = round(outcomes["clean"] / outcomes["finished"], 4) if outcomes["finished"] else None
     return {**outcomes, "problems": dict(kinds.most_common()), "examples": examples}
@@ -102,7 +103,7 @@ def main(argv: list[str] | None = None) -> None:
     names = [f"{kind}-{vocab}" for vocab in ("char", "abc") for kind in MODELS]
     parser.add_argument("--models", nargs="+", choices=names, default=names, help="these alone (default: all)")
     args = parser.parse_args(argv)
-    results = {}
+    results: dict[str, dict] = {}
     for vocab_name, vocab in vocabularies().items():
         for kind in MODELS:
             name = f"{kind}-{vocab_name}"
@@ -113,6 +114,10 @@ def main(argv: list[str] | None = None) -> None:
             print(f"{name}: {figures['clean']}/{figures['finished']} finished tunes abc2midi-clean "
                   f"({figures['clean_share']}); {figures.get('dead_end', 0)} dead ends, "
                   f"{figures.get('cut_at_max_chars', 0)} cut; {figures['problems']}", file=sys.stderr)
+            write_summary(results, args)  # after each model: a run stopped part-way keeps what it measured
+
+
+def write_summary(results: dict[str, dict], args: argparse.Namespace) -> None:
     finished = sum(r["finished"] for r in results.values())
     clean = sum(r["clean"] for r in results.values())
     summary = {"tunes_per_model": args.tunes, "seed": args.seed, "max_chars": args.max_chars,

@@ -238,3 +238,19 @@ def test_a_form_is_furnished_but_what_it_names_is_kept(oneills_split):
     drawn = furnished(Form(2, 8), table, "reel", random.Random(1))
     assert len(drawn.cadences) == 2
     assert with_phrases(None, table, random.Random(0)) is None
+
+
+def test_a_part_ending_as_an_earlier_part_did_is_drawn_its_cadence():
+    """B's last bar playing A's again cannot also end elsewhere: A takes B's drawn degree."""
+    table = {"cadences": {"reel": {"part": {"5": 1}, "tune": {"1": 1}}},
+             "phrases": {"2x8r": {"1.7=0.7": 1}}}
+    drawn = furnished(Form(2, 8), table, "reel", random.Random(0))
+    assert drawn.copies == (((1, 7), (0, 7)),) and drawn.cadences == (1, 1)
+    table["phrases"]["2x8r"] = {"1.3=0.3": 1}  # a bar inside the parts: their own degrees stay
+    assert furnished(Form(2, 8), table, "reel", random.Random(0)).cadences == (5, 1)
+
+
+def test_cadences_asked_for_keep_and_the_copy_that_cannot_meet_them_goes():
+    table = {"phrases": {"2x8r": {"1.7=0.7;1.4=1.0": 1}}}
+    asked = with_phrases(Form(2, 8, cadences=(5, 1)), table, random.Random(0))
+    assert asked.cadences == (5, 1) and asked.copies == (((1, 4), (1, 0)),)

@@ -166,6 +166,8 @@ def test_the_header_is_one_x_then_each_field_once_in_order():
     ("C8|~c3 c5|", True),
     ("C8|HC8|", False),  # a fermata: abc2midi plays (and counts) it twice as long
     ("C8|(5ccccc c6|", True),
+    ("C8|!trill!z [CE]c6|", False),  # abc2midi keeps the trill past the rest for the chord
+    ("C8|!trill!c [CE]c6|", True),
 ])
 def test_bars_abc2midi_counts_otherwise_are_refused(body, ok):
     header = "X:1\nM:4/4\nL:1/8\nK:C\n"

@@ -310,6 +310,10 @@ class TuneState(HeaderLines, Pitches, BarLines):
             return False  # abc2midi times chords and grace notes in a tuplet otherwise ("Different length notes")
         if char == "[" and (self.no_chord or self.tied is not None):
             return False  # "Rolls and trills not supported in chords"; a tie joins two notes, not a chord
+        if char in RESTS and self.trill_next:
+            # abc2midi keeps a !trill! past a rest for what comes next: on a chord, "Rolls and trills not
+            # supported in chords" and a long bar (an untrained rnn's "!trill!z [GF]"); a trilled rest is nothing.
+            return False
         # abc2midi plays ~ as grace notes: "Intervening note needed between grace notes"; grace notes
         # belong to the note after them, not to a bar line.
         return not (self.graced and char in "~{|:")
