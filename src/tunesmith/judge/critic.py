@@ -12,8 +12,8 @@ hears (higher is better):
 and a candidate that copies COPIED_BARS or more bars of a training tune is kept only when every
 candidate of its request does. The share of repeated bars in the books comes from the run's own
 form table (tunesmith.data.forms), so nothing here is fitted to the held-out tunes. The ending asked
-for is drawn in the books' proportions too (tunesmith.data.forms: a reel ends on its tonic 81 % of the
-time in the three books): rewarding the tonic itself would push that share past the books'.
+for is drawn in the books' proportions too (tunesmith.data.forms: 81 % of the shipped model's training
+tunes end on their tonic): rewarding the tonic itself would push that share past the books'.
 """
 
 from __future__ import annotations
