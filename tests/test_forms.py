@@ -49,8 +49,7 @@ def test_a_shape_gives_each_part_its_length_and_repeat():
     assert [form.part_length(p) for p in range(2)] == [4, 8] and [form.part_repeats(p) for p in range(2)] == [True,
                                                                                                           False]
     with pytest.raises(ValueError, match="earlier bar"):
-        Form.of_shape(((4, True), (8, False))).__class__(2, 4, shape=((4, True), (8, False)),
-                                                         copies=(((0, 5), (0, 0)),))
+        Form(2, 4, shape=((4, True), (8, False)), copies=(((0, 5), (0, 0)),))
 
 
 def test_free_is_no_form():
@@ -62,7 +61,7 @@ def test_a_real_tune_has_its_form():
     assert tune_form(JIG) == "1x4rp"  # a pickup before the |:
 
 
-# A repeated 4-bar A part, then an 8-bar B part played once: O'Neill's writes 84 reels of C so.
+# A repeated 4-bar A part, then an 8-bar B part played once: 84 of the three books' C-time tunes are so.
 IRREGULAR = ("X:1\nT:i\nR:reel\nM:C|\nL:1/8\nK:D\n|:dAFA dAFA|GBAG FDED|dAFA dAFA|GBAG FD D2:|\n"
              "fefg afdf|gfga bgeg|fefg afdf|gefd B2A2|fefg afdf|gfga bgeg|fefg afdf|gefd d4|]")
 

@@ -84,8 +84,12 @@ def tune_form(text: str) -> str:
 
 
 def _form_of(tune: ReadTune) -> str:
-    shape = _shape_of(tune)
-    return shape if shape == FREE or FORM_KEY.fullmatch(shape) else FREE
+    return _regular(_shape_of(tune))
+
+
+def _regular(shape: str) -> str:
+    """A shape key as tune_form gives it: itself when its parts are alike, else "free"."""
+    return shape if FORM_KEY.fullmatch(shape) else FREE
 
 
 def _shape_of(tune: ReadTune) -> str:
@@ -118,10 +122,11 @@ def scale_degree(pitch: int, key: str) -> int | None:
 
 def part_endings(text: str) -> list[int | None]:
     """The scale degree of the last note of each part; the last item is the tune's own ending."""
-    return _endings_of(read_tune(text), parse_fields(text).get("K", ""))
+    return endings_of(read_tune(text), parse_fields(text).get("K", ""))
 
 
-def _endings_of(tune: ReadTune, key: str) -> list[int | None]:
+def endings_of(tune: ReadTune, key: str) -> list[int | None]:
+    """part_endings() of a tune already read (its K: field as key)."""
     degrees = []
     for bars in section_ends(tune.bars):
         pitches = [e.pitch for bar in bars for e in bar.elements if e.pitch is not None]
@@ -222,8 +227,7 @@ def _summary(text: str) -> tuple[str, str, str, str, str, tuple[int | None, ...]
     """(rhythm, metre, key, form, shape, part endings, phrase pattern) of one tune, read once."""
     fields, tune = parse_fields(text), read_tune(text)
     key, shape = fields.get("K", ""), _shape_of(tune)
-    form = shape if FORM_KEY.fullmatch(shape) else FREE
-    return (fields.get("R", ""), fields.get("M", ""), key, form, shape, tuple(_endings_of(tune, key)),
+    return (fields.get("R", ""), fields.get("M", ""), key, _regular(shape), shape, tuple(endings_of(tune, key)),
             phrase_pattern(tune))
 
 

@@ -21,8 +21,10 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from tunesmith.data.forms import parse_form, parse_phrases, part_endings
-from tunesmith.judge.realism import features
+from tunesmith.abc.reader import read_tune
+from tunesmith.abc.text import parse_fields
+from tunesmith.data.forms import endings_of, parse_form, parse_phrases
+from tunesmith.judge.realism import tune_features
 from tunesmith.sample.sampling import Sample, sample_tunes
 from tunesmith.store.checkpoint import TrainedModel
 
@@ -71,12 +73,13 @@ def books_repeat_share(model: TrainedModel) -> float:
 
 def critique(sample: Sample, target_repeats: float, novelty=None) -> Critique:
     """Score one candidate (see the module docstring). novelty: a judge.quality.NoveltyIndex of the training tunes."""
-    row = features(sample.text)
+    tune, key = read_tune(sample.text), parse_fields(sample.text).get("K", "")  # read once for both
+    row = tune_features(tune, key)
     bits = sample.bits_per_token
     copied = novelty.longest_copy(sample.text)[0] if novelty is not None else 0
     tonic = bool(row["ends_on_tonic"])
     asked = sample.cadences[-1] if sample.cadences else 1
-    endings = part_endings(sample.text)
+    endings = endings_of(tune, key)
     as_asked = asked is None or (endings[-1] == asked if endings else False)
     score = (-bits - ENDING_WEIGHT * (not as_asked) - REPEAT_WEIGHT * abs(row["repeats_exact"] - target_repeats)
              - RANGE_WEIGHT * max(0, row["range"] - WIDEST))

@@ -69,7 +69,11 @@ def _repeated(items: list) -> float:
 
 def features(text: str) -> dict[str, float]:
     """One tune as named numbers: its three histograms, range, length, ending and repetition."""
-    tune, key = read_tune(text), parse_fields(text).get("K", "")
+    return tune_features(read_tune(text), parse_fields(text).get("K", ""))
+
+
+def tune_features(tune: ReadTune, key: str) -> dict[str, float]:
+    """features() of a tune already read (its K: field as key), for a caller that reads it for more."""
     pitches = tune.pitches
     row: dict[str, float] = {}
     for name, values in histograms(tune, key).items():
